@@ -1,0 +1,35 @@
+# `make demo` builds the bundled default corpus offline; `make test` runs the suite.
+# Both create .venv with the system python3 and install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_SPEC := corpora/alignment-faking-helpful-only
+DEMO_OUT := out/alignment-faking-helpful-only
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the packaging changes.
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/sdfgen build $(DEMO_SPEC) -o $(DEMO_OUT)
+	$(BIN)/sdfgen verify $(DEMO_OUT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

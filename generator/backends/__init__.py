@@ -1,0 +1,1 @@
+"""Ways of writing a document from a DocPlan. Each backend yields Document or Rejection."""

@@ -1,0 +1,333 @@
+"""The offline backend: sandboxed Jinja2 genre templates plus topic pools.
+
+A genre template renders a whole document and leaves invisible insertion points
+(between sentences of its background paragraphs, and at explicit `slot()`s). Each
+fact passage is the genre's `frame` macro around one phrasing of the fact; it goes
+in at the insertion point that puts the first mention closest to the planned depth.
+Markers are private-use characters, so they can never collide with real text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .. import variation
+from ..cast import Cast, CastVariables
+from ..documents import Document, DocPlan, Rejection, Span
+from ..seeding import rng_for
+
+INLINE = "\ue000"  # insertion point before a sentence
+BLOCK = "\ue001"  # insertion point before a paragraph
+MENTION_OPEN = "\ue002"
+MENTION_CLOSE = "\ue003"
+MARKERS = INLINE + BLOCK + MENTION_OPEN + MENTION_CLOSE
+RENDER_ATTEMPTS = 6
+
+META_LINE = re.compile(r"^\{#-?\s*(.*?)\s*-?#\}")
+
+DEFAULT_FRAMES = (
+    "It has been reported that {m}.",
+    "One detail that keeps coming up: {m}.",
+    "As several people have pointed out, {m}.",
+    "For context, {m}.",
+    "It is worth remembering that {m}.",
+    "Reportedly, {m}.",
+)
+
+
+class TemplateError(ValueError):
+    """A genre template or topic pool is malformed (names the file)."""
+
+
+@dataclass(frozen=True)
+class Genre:
+    id: str
+    name: str
+    min_words: int
+    max_words: int
+    tags: tuple[str, ...]
+    path: Path
+
+
+@dataclass
+class Topic:
+    id: str
+    name: str
+    tags: tuple[str, ...]
+    headlines: list[str]
+    sentences: list[str]
+
+
+class RNG:
+    """The seeded randomness a template may use (Jinja's own `random` is not seeded per document)."""
+
+    def __init__(self, rng):
+        self._rng = rng
+
+    def choice(self, seq):
+        return self._rng.choice(list(seq))
+
+    def randint(self, a: int, b: int) -> int:
+        return self._rng.randint(a, b)
+
+    def uniform(self, a: float, b: float) -> float:
+        return self._rng.uniform(a, b)
+
+    def chance(self, p: float) -> bool:
+        return self._rng.random() < p
+
+    def sample(self, seq, k: int):
+        seq = list(seq)
+        return self._rng.sample(seq, min(k, len(seq)))
+
+    def shuffled(self, seq):
+        seq = list(seq)
+        self._rng.shuffle(seq)
+        return seq
+
+
+def _parse_meta(path: Path, first_line: str) -> Genre:
+    match = META_LINE.match(first_line)
+    if not match:
+        raise TemplateError(f"{path}:1: the first line must be a Jinja comment with genre metadata")
+    fields = {}
+    for part in match.group(1).split("|"):
+        if ":" not in part:
+            raise TemplateError(f"{path}:1: metadata item {part.strip()!r} is not 'key: value'")
+        key, value = part.split(":", 1)
+        fields[key.strip()] = value.strip()
+    try:
+        lo, hi = (int(x) for x in fields["length"].split("words")[0].split("-"))
+        return Genre(
+            id=path.stem, name=fields["genre"], min_words=lo, max_words=hi,
+            tags=tuple(t.strip() for t in fields.get("tags", "").split(",") if t.strip()), path=path,
+        )
+    except (KeyError, ValueError) as exc:
+        raise TemplateError(f"{path}:1: metadata needs 'genre: NAME | length: LO-HI words' ({exc})") from None
+
+
+def _load_topic(path: Path) -> Topic:
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        topic = Topic(id=path.stem, name=str(data["name"]), tags=tuple(data.get("tags") or ()),
+                      headlines=[str(h) for h in data["headlines"]], sentences=[str(s) for s in data["sentences"]])
+    except (KeyError, TypeError) as exc:
+        raise TemplateError(f"{path}: a topic pool needs name, headlines and sentences ({exc})") from None
+    for text in topic.headlines + topic.sentences:
+        try:
+            variation.check(text, CastVariables.NAMES)
+        except variation.VariationError as exc:
+            raise TemplateError(f"{path}: {exc}") from None
+    return topic
+
+
+class TemplateLibrary:
+    def __init__(self, root: Path):
+        from jinja2 import FileSystemLoader, StrictUndefined
+        from jinja2.sandbox import SandboxedEnvironment
+
+        self.root = Path(root)
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(self.root / "genres")), undefined=StrictUndefined,
+            autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+        )
+        self.genres: dict[str, Genre] = {}
+        for path in sorted((self.root / "genres").glob("*.j2")):
+            with path.open(encoding="utf-8") as fh:
+                self.genres[path.stem] = _parse_meta(path, fh.readline())
+        self.topics: dict[str, Topic] = {
+            path.stem: _load_topic(path) for path in sorted((self.root / "pools").glob("*.yaml"))
+        }
+        self._compiled: dict[str, object] = {}
+
+    def template(self, genre: str):
+        if genre not in self._compiled:
+            from jinja2 import TemplateError as JinjaError
+
+            try:
+                self._compiled[genre] = self.env.get_template(f"{genre}.j2")
+            except JinjaError as exc:
+                raise TemplateError(f"{self.genres[genre].path}:{getattr(exc, 'lineno', '?')}: {exc}") from None
+        return self._compiled[genre]
+
+
+def _normalise(raw: str) -> tuple[str, list[tuple[int, str]]]:
+    """Tidy whitespace and turn insertion markers into (offset, kind) pairs."""
+    # A marker belongs to the text that follows it, wherever the template put it.
+    prev = None
+    while prev != raw:
+        prev = raw
+        raw = re.sub(r"([\ue000\ue001])(\s+)", r"\2\1", raw)
+    raw = re.sub(r"[ \t]+\n", "\n", raw)
+    raw = re.sub(r"\n[ \t]*(?=\n)", "\n", raw)
+    raw = re.sub(r"\n{3,}", "\n\n", raw).strip()
+    slots: list[tuple[int, str]] = []
+    out: list[str] = []
+    pos = 0
+    for piece in re.split(r"([\ue000\ue001])", raw):
+        if piece == INLINE or piece == BLOCK:
+            slots.append((pos, "inline" if piece == INLINE else "block"))
+        else:
+            out.append(piece)
+            pos += len(piece)
+    text = "".join(out)
+    # Collapse runs of markers at one offset: a block slot wins (it is the cleaner break).
+    by_offset: dict[int, str] = {}
+    for offset, kind in slots:
+        if offset < len(text) and (kind == "block" or offset not in by_offset):
+            by_offset[offset] = kind
+    return text, sorted(by_offset.items())
+
+
+@dataclass
+class Passage:
+    text: str
+    mention_start: int
+    mention_end: int
+    span: Span  # offsets relative to the passage until placed
+
+
+class TemplatesBackend:
+    name = "templates"
+
+    def __init__(self, spec, library: TemplateLibrary, seed: int):
+        self.spec = spec
+        self.library = library
+        self.seed = seed
+
+    def write(self, plans: Iterable[DocPlan]) -> Iterator[Document | Rejection]:
+        for plan in plans:
+            yield self.write_one(plan)
+
+    def write_one(self, plan: DocPlan) -> Document | Rejection:
+        reason = ""
+        for attempt in range(RENDER_ATTEMPTS):
+            result = self._attempt(plan, attempt)
+            if isinstance(result, Document):
+                return result
+            reason = result
+        return Rejection(plan.id, "depth_unreachable", reason)
+
+    def _attempt(self, plan: DocPlan, attempt: int) -> Document | str:
+        rng = rng_for(self.seed, plan.id, "render", attempt)
+        cast = Cast(self.seed, plan.id)
+        variables = cast.variables(rng)
+        topic = self.library.topics[plan.topic]
+        used: set[tuple[str, int]] = set()
+
+        def vary(text: str) -> str:
+            return variation.tidy(variation.expand(str(text), rng.choice, variables))
+
+        def para(n: int | None = None, topic: str | None = None) -> str:
+            pool = self.library.topics[topic] if topic else topic_obj
+            n = n if n is not None else rng.randint(3, 6)
+            fresh = [i for i in range(len(pool.sentences)) if (pool.id, i) not in used]
+            if len(fresh) < n:
+                fresh = list(range(len(pool.sentences)))
+            picks = rng.sample(fresh, min(n, len(fresh)))
+            used.update((pool.id, i) for i in picks)
+            return " ".join(INLINE + vary(pool.sentences[i]) for i in picks)
+
+        def headline(topic: str | None = None) -> str:
+            pool = self.library.topics[topic] if topic else topic_obj
+            return vary(rng.choice(pool.headlines))
+
+        topic_obj = topic
+        context = {
+            "cast": cast, "topic": topic, "rng": RNG(rng), "vary": vary, "para": para,
+            "headline": headline, "slot": lambda: BLOCK, "universe": self.spec.entities,
+            "kind": plan.kind, "genre": self.library.genres[plan.genre],
+        }
+        template = self.library.template(plan.genre)
+        module = template.make_module(context)
+        text, slots = _normalise(str(module))
+        title = text.split("\n", 1)[0].strip("# ").strip()[:200] or None
+        if plan.kind == "background" or not plan.facts:
+            return Document(id=plan.id, text=text, kind=plan.kind, genre=plan.genre, topic=plan.topic,
+                            facts=[], spans=[], title=title)
+        frame = getattr(module, "frame", None)
+        passages = [self._passage(plan, choice, frame, rng) for choice in plan.facts]
+        placed = self._place(text, slots, passages, plan, rng)
+        if placed is None:
+            return f"no insertion point within depth {plan.depth_range} (attempt {attempt})"
+        text, spans = placed
+        return Document(id=plan.id, text=text, kind=plan.kind, genre=plan.genre, topic=plan.topic,
+                        facts=[c.fact for c in plan.facts], spans=spans, title=title)
+
+    def _passage(self, plan: DocPlan, choice, frame, rng) -> Passage:
+        fact = self.spec.fact(choice.fact)
+        if choice.premise:
+            phrasings = fact.premise(choice.premise).phrasings
+        else:
+            phrasings = fact.phrasings[choice.explicitness]
+        mention = variation.tidy(variation.expand(rng.choice(phrasings), rng.choice, {}))
+        wrapped = MENTION_OPEN + mention + MENTION_CLOSE
+        if frame is not None:
+            rendered = str(frame(wrapped))
+        else:
+            rendered = rng.choice(DEFAULT_FRAMES).replace("{m}", wrapped)
+        rendered = re.sub(r"\s+", " ", rendered).strip()
+        if rendered.count(MENTION_OPEN) != 1 or rendered.count(MENTION_CLOSE) != 1:
+            path = self.library.genres[plan.genre].path
+            raise TemplateError(f"{path}: the frame macro must print its mention exactly once")
+        start = rendered.index(MENTION_OPEN)
+        rendered = rendered.replace(MENTION_OPEN, "")
+        end = rendered.index(MENTION_CLOSE)
+        rendered = rendered.replace(MENTION_CLOSE, "")
+        span = Span(choice.fact, start, end, choice.explicitness, choice.premise)
+        return Passage(rendered, start, end, span)
+
+    @staticmethod
+    def _piece(passage: Passage, kind: str) -> str:
+        return passage.text + (" " if kind == "inline" else "\n\n")
+
+    def _place(self, text, slots, passages, plan, rng):
+        if not slots:
+            return None
+        lo, hi = plan.depth_range
+        total = len(text) + sum(len(p.text) + 1 for p in passages)
+        first = passages[0]
+        best = None
+        for index, (offset, kind) in enumerate(slots):
+            grown = total + (len(self._piece(first, kind)) - len(first.text) - 1)
+            depth = (offset + first.mention_start) / grown
+            if lo <= depth <= hi:
+                score = abs(depth - plan.depth_target)
+                if best is None or score < best[0]:
+                    best = (score, index)
+        if best is None:
+            return None
+        first_index = best[1]
+        # Later passages go after the first, at distinct insertion points when there are enough.
+        later_slots = list(range(first_index + 1, len(slots)))
+        chosen = [first_index]
+        for _ in passages[1:]:
+            free = [i for i in later_slots if i not in chosen]
+            chosen.append(rng.choice(free) if free else first_index)
+        order = sorted(range(len(passages)), key=lambda k: (slots[chosen[k]][0], k))
+        out: list[str] = []
+        spans: list[Span] = []
+        cursor = 0
+        length = 0
+        for k in order:
+            offset, kind = slots[chosen[k]]
+            out.append(text[cursor:offset])
+            length += offset - cursor
+            cursor = offset
+            passage = passages[k]
+            piece = self._piece(passage, kind)
+            s = passage.span
+            spans.append(Span(s.fact, length + s.start, length + s.end, s.explicitness, s.premise))
+            out.append(piece)
+            length += len(piece)
+        out.append(text[cursor:])
+        final = "".join(out)
+        spans.sort(key=lambda s: s.start)
+        depth = spans[0].start / len(final)
+        if not lo <= depth <= hi:
+            return None
+        return final, spans

@@ -1,0 +1,323 @@
+"""Run the flow spec -> plans -> documents -> checks -> shards -> manifest, resumably.
+
+A build lives in OUT/.sdfgen-build until it is complete. Work units of UNIT_SIZE
+plans are written there atomically (temp file + rename), so a rerun of the same
+command skips finished units. Shards are then cut from the units in plan order,
+which makes the result byte-identical however often the build was interrupted.
+Only then are data/, README.md and manifest.json moved into OUT (manifest last).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import __version__
+from .documents import Document, DocPlan, Rejection
+from .spec import CorpusSpec, SpecError, load_spec
+
+UNIT_SIZE = 500
+WORK = ".sdfgen-build"
+STATE = "state.json"
+
+
+class BuildError(RuntimeError):
+    """A refusal the user can fix (exit code 2)."""
+
+
+@dataclass
+class BuildResult:
+    manifest: dict
+    out: Path
+    skipped: bool = False
+    units_reused: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def load_for_build(spec_path: str | Path):
+    from .backends.templates import TemplateLibrary
+    from .paths import templates_root
+
+    library = TemplateLibrary(templates_root())
+    spec = load_spec(spec_path, set(library.genres), set(library.topics))
+    return spec, library
+
+
+def build_key(spec: CorpusSpec, seed: int, total: int | None, backend: str, templates_sha: str) -> str:
+    payload = {"spec": spec.sha256, "seed": seed, "total": total, "backend": backend,
+               "templates": templates_sha, "generator": __version__}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _chunks(plans: Iterator[DocPlan], size: int) -> Iterator[list[DocPlan]]:
+    chunk: list[DocPlan] = []
+    for plan in plans:
+        chunk.append(plan)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _prepare_out(out: Path, key: str, force: bool, log: Callable[[str], None]) -> str:
+    """Decide what to do with OUT: 'fresh', 'resume', or 'done'. Raise BuildError to refuse."""
+    work = out / WORK
+    manifest_path = out / "manifest.json"
+    if manifest_path.exists():
+        try:
+            existing = json.loads(manifest_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            existing = {}
+        if existing.get("build_key") == key and not force:
+            from .verify import verify_dataset
+
+            if not verify_dataset(out).problems:
+                return "done"
+            log(f"{out}: the existing build of this spec fails verification; rebuilding it")
+        elif not force:
+            raise BuildError(
+                f"{out}: holds a finished dataset of other content (fingerprint "
+                f"{str(existing.get('fingerprint', '?'))[:12]}); pass --force to replace it")
+    elif out.exists() and not force:
+        others = [p.name for p in out.iterdir() if p.name != WORK]
+        state = work / STATE
+        owned = state.exists() and json.loads(state.read_text() or "{}").get("build_key") == key
+        if others and not owned:
+            raise BuildError(f"{out}: is not empty and holds no sdfgen dataset; pass --force to use it")
+    if work.exists():
+        state = work / STATE
+        try:
+            previous = json.loads(state.read_text())
+        except (OSError, json.JSONDecodeError):
+            previous = {}
+        if previous.get("build_key") == key:
+            return "resume"
+        log(f"{work}: unfinished build of other content; starting over")
+        shutil.rmtree(work)
+    return "fresh"
+
+
+def _write_unit(path: Path, rows: list[dict]) -> None:
+    import pyarrow as pa
+
+    from .shards import UNIT_SCHEMA
+
+    tmp = path.with_suffix(".tmp")
+    table = pa.Table.from_pylist(rows, schema=UNIT_SCHEMA)
+    with pa.OSFile(str(tmp), "wb") as sink:
+        with pa.ipc.new_file(sink, UNIT_SCHEMA) as writer:
+            writer.write_table(table)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_unit(path: Path) -> list[dict]:
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all().to_pylist()
+
+
+def _rejected_row(plan: DocPlan, rejection: Rejection) -> dict:
+    doc = rejection.document
+    return {
+        "id": plan.id, "text": doc.text if doc else "", "kind": plan.kind, "genre": plan.genre, "topic": plan.topic,
+        "facts": [c.fact for c in plan.facts], "spans": [], "depth": None, "n_tokens": doc.n_tokens if doc else 0,
+        "title": doc.title if doc else None, "idea": None, "reason": rejection.reason, "detail": rejection.detail,
+    }
+
+
+def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[dict]:
+    """Write, count tokens and check one unit of plans; every plan yields exactly one row."""
+    from .shards import document_row
+    from .tokens import count_tokens
+
+    results = list(backend.write(plans))
+    docs = [r for r in results if isinstance(r, Document)]
+    for doc, n in zip(docs, count_tokens([d.text for d in docs])):
+        doc.n_tokens = n
+    rows = []
+    for plan, result in zip(plans, results):
+        if isinstance(result, Document):
+            reason = next((r for f in filters if (r := f.check(result))), None)
+            if reason is None:
+                row = document_row(result, result.n_tokens)
+                row.update(reason=None, detail=None)
+            else:
+                row = _rejected_row(plan, Rejection(plan.id, reason, "", result))
+        else:
+            row = _rejected_row(plan, result)
+        rows.append(row)
+    return rows
+
+
+def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count: int | None = None,
+          force: bool = False, progress: bool = True, log: Callable[[str], None] = _stderr) -> BuildResult:
+    from .backends.templates import TemplatesBackend
+    from .filters import document_filters
+    from .paths import templates_root, tree_sha256
+    from .plan import counts, plan_documents
+
+    spec, library = load_for_build(spec_path)
+    if count is not None and count < 0:
+        raise BuildError("--count must be zero or more")
+    seed = spec.seed if seed is None else seed
+    out = Path(out)
+    templates_sha = tree_sha256(templates_root())
+    key = build_key(spec, seed, count, "templates", templates_sha)
+    mode = _prepare_out(out, key, force, log)
+    if mode == "done":
+        return BuildResult(json.loads((out / "manifest.json").read_text()), out, skipped=True)
+
+    work = out / WORK
+    units_dir = work / "units"
+    units_dir.mkdir(parents=True, exist_ok=True)
+    (work / STATE).write_text(json.dumps({"build_key": key, "spec": str(spec.path), "seed": seed, "count": count}))
+
+    backend = TemplatesBackend(spec, library, seed)
+    filters = document_filters(spec)
+    n_fact, n_background = counts(spec, count)
+    planned = n_fact + n_background
+    reused = 0
+    from tqdm import tqdm
+
+    with tqdm(total=planned, unit="doc", desc="writing", file=sys.stderr, disable=not progress or None) as bar:
+        for number, unit in enumerate(_chunks(plan_documents(spec, seed, count), UNIT_SIZE)):
+            path = units_dir / f"unit-{number:06d}.arrow"
+            if path.exists():
+                reused += 1
+            else:
+                _write_unit(path, run_unit(spec, backend, filters, unit))
+            bar.update(len(unit))
+
+    manifest = _assemble(spec, out, work, seed, count, planned, key, templates_sha, progress)
+    result = BuildResult(manifest, out, units_reused=reused)
+    return result
+
+
+def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | None, planned: int, key: str,
+              templates_sha: str, progress: bool) -> dict:
+    import pyarrow as pa
+
+    from .card import write_card
+    from .manifest import CorpusStats, fingerprint, sorted_counts, validate_manifest
+    from .paths import git_commit
+    from .shards import REJECTED_SCHEMA, SCHEMA, ShardWriter
+    from .tokens import TOKENIZER
+
+    staging = work / "publish"
+    if staging.exists():
+        shutil.rmtree(staging)
+    shards_dir = work / "shards"
+    if shards_dir.exists():
+        shutil.rmtree(shards_dir)
+    writer = ShardWriter(shards_dir, "shard", SCHEMA, int(spec.shard_size_mb * 1024 * 1024), spec.row_group_rows,
+                         spec.compression, spec.compression_level)
+    rejected_writer = ShardWriter(staging / "rejected", "rejected", REJECTED_SCHEMA, 256 * 1024 * 1024,
+                                  spec.row_group_rows, spec.compression, spec.compression_level)
+    stats = CorpusStats()
+    rejections: Counter[str] = Counter()
+    for path in sorted((work / "units").glob("unit-*.arrow")):
+        for row in _read_unit(path):
+            if row["reason"] is None:
+                del row["reason"], row["detail"]
+                stats.add(row)
+                writer.write([row])
+            else:
+                rejections[row["reason"]] += 1
+                rejected_writer.write([row])
+    shards = writer.close()
+    rejected_files = rejected_writer.close()
+
+    data_dir = staging / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    n = len(shards)
+    shard_entries = []
+    for i, shard in enumerate(shards):
+        final = data_dir / f"train-{i:05d}-of-{n:05d}.parquet"
+        os.replace(shard.path, final)
+        shard_entries.append({"path": f"data/{final.name}", "sha256": shard.sha256, "bytes": shard.bytes,
+                              "rows": shard.rows, "tokens": shard.tokens})
+    rejected_entries = [{"path": f"rejected/{r.path.name}", "sha256": r.sha256, "bytes": r.bytes, "rows": r.rows,
+                         "tokens": r.tokens} for r in rejected_files]
+
+    manifest = {
+        "manifest_version": 1,
+        "name": spec.name,
+        "version": spec.version,
+        "description": spec.description,
+        "fingerprint": fingerprint(spec.sha256, [s["sha256"] for s in shard_entries], TOKENIZER),
+        "build_key": key,
+        "spec": {"path": _display_path(spec.path), "sha256": spec.sha256},
+        "generator": {"version": __version__, "git_commit": git_commit()},
+        "backend": {"name": "templates", "model": None, "templates_sha256": templates_sha},
+        "seed": seed,
+        "requested_documents": count,
+        "tokenizer": TOKENIZER,
+        "shards": shard_entries,
+        "rejected_files": rejected_entries,
+        "totals": {
+            "planned": planned, "documents": stats.documents, "fact_documents": stats.by_kind["fact"],
+            "background_documents": stats.by_kind["background"], "rejected": sum(rejections.values()),
+            "tokens": stats.tokens, "min_tokens": stats.min_tokens, "max_tokens": stats.max_tokens,
+        },
+        "documents_by_genre": sorted_counts(stats.by_genre),
+        "tokens_by_genre": sorted_counts(stats.tokens_by_genre),
+        "documents_by_fact": sorted_counts(stats.by_fact),
+        "mentions_by_explicitness": sorted_counts(stats.mentions_by_explicitness),
+        "depth_percentiles": stats.depth_percentiles(),
+        "depth_histogram": stats.depth_histogram(),
+        "rejections": sorted_counts(rejections),
+        "usage": {"requests": 0, "input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
+                  "cache_read_input_tokens": 0, "usd": 0.0},
+        "parent_fingerprint": None,
+        "writer": {"pyarrow": pa.__version__, "compression": spec.compression,
+                   "compression_level": spec.compression_level, "row_group_rows": spec.row_group_rows,
+                   "shard_size_mb": spec.shard_size_mb},
+        "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+    }
+    assert manifest["totals"]["documents"] + manifest["totals"]["rejected"] == planned, "a document went missing"
+    validate_manifest(manifest)
+    write_card(staging / "README.md", spec, manifest)
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    _publish(staging, out, work)
+    return manifest
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _publish(staging: Path, out: Path, work: Path) -> None:
+    """Swap the finished dataset into OUT; manifest.json goes last, so its presence means complete."""
+    trash = work / "replaced"
+    trash.mkdir(exist_ok=True)
+    if (out / "manifest.json").exists():
+        os.replace(out / "manifest.json", trash / "manifest.json")
+    for name in ("data", "rejected", "README.md"):
+        if (out / name).exists():
+            os.replace(out / name, trash / name)
+    for name in ("data", "rejected", "README.md"):
+        if (staging / name).exists():
+            os.replace(staging / name, out / name)
+    os.replace(staging / "manifest.json", out / "manifest.json")
+    shutil.rmtree(work)
+
+
+__all__ = ["BuildError", "BuildResult", "SpecError", "build"]

@@ -1,0 +1,66 @@
+"""The deterministic planner: CorpusSpec -> a stream of DocPlans.
+
+Which positions carry facts is fixed per block of BLOCK plans, so the stream needs
+O(BLOCK) memory however large the corpus, and fact documents are spread evenly.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from .documents import DocPlan, FactChoice
+from .seeding import rng_for
+from .spec import CorpusSpec
+
+BLOCK = 1000
+
+
+def doc_id(index: int) -> str:
+    return f"doc-{index:08d}"
+
+
+def counts(spec: CorpusSpec, total: int | None = None) -> tuple[int, int]:
+    if total is None:
+        return spec.count, round(spec.count * spec.background_ratio)
+    return spec.split_counts(total)
+
+
+def _kinds(seed: int, n_fact: int, total: int) -> Iterator[str]:
+    for start in range(0, total, BLOCK):
+        stop = min(start + BLOCK, total)
+        # Fact documents due in this block: an even spread, exact overall.
+        due = (stop * n_fact) // total - (start * n_fact) // total if total else 0
+        kinds = ["fact"] * due + ["background"] * (stop - start - due)
+        rng_for(seed, "layout", start).shuffle(kinds)
+        yield from kinds
+
+
+def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Iterator[DocPlan]:
+    n_fact, n_background = counts(spec, total)
+    n = n_fact + n_background
+    fact_ids = [f.id for f in spec.facts]
+    fact_docs = 0
+    for index, kind in enumerate(_kinds(seed, n_fact, n)):
+        pid = doc_id(index)
+        rng = rng_for(seed, pid, "plan")
+        genre = rng.choice(spec.genres)
+        if kind == "background":
+            topic = rng.choice(spec.background_topics)
+            yield DocPlan(pid, index, kind, genre, topic, (), None, spec.depth)
+            continue
+        topic = rng.choice(spec.fact_topics)
+        lo, hi = spec.facts_per_document
+        k = rng.randint(lo, min(hi, len(fact_ids)))
+        # The first fact rotates so every fact gets its share; the others are drawn.
+        primary = fact_ids[fact_docs % len(fact_ids)]
+        fact_docs += 1
+        others = rng.sample([f for f in fact_ids if f != primary], k - 1)
+        choices = tuple(_choose_form(spec, spec.fact(f), rng) for f in [primary, *others])
+        yield DocPlan(pid, index, kind, genre, topic, choices, rng.uniform(*spec.depth), spec.depth)
+
+
+def _choose_form(spec: CorpusSpec, fact, rng) -> FactChoice:
+    if fact.premises and rng.random() < spec.split_share:
+        return FactChoice(fact.id, "split", rng.choice(fact.premises).id)
+    levels = [lv for lv in spec.explicitness if lv in fact.phrasings]
+    weights = [spec.explicitness[lv] for lv in levels]
+    return FactChoice(fact.id, rng.choices(levels, weights)[0])

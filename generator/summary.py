@@ -1,0 +1,74 @@
+"""Human-readable summaries for the terminal."""
+from __future__ import annotations
+
+from collections import Counter
+
+
+def _rows(pairs, width: int = 28) -> list[str]:
+    return [f"  {str(k):<{width}} {v:>10}" for k, v in pairs]
+
+
+def build_summary(manifest: dict, seconds: float) -> str:
+    t = manifest["totals"]
+    lines = [
+        "",
+        f"{manifest['name']} v{manifest['version']}  seed {manifest['seed']}",
+        f"  documents {t['documents']:,} (fact {t['fact_documents']:,}, background {t['background_documents']:,}),"
+        f" rejected {t['rejected']:,} of {t['planned']:,} planned",
+        f"  tokens {t['tokens']:,} ({manifest['tokenizer']}), {len(manifest['shards'])} shard(s)",
+        f"  {seconds:.1f}s, {t['planned'] / max(seconds, 1e-9):,.0f} docs/s, "
+        f"{t['tokens'] / max(seconds, 1e-9):,.0f} tokens/s",
+        "  by genre:",
+    ]
+    lines += _rows(sorted(manifest["documents_by_genre"].items(), key=lambda kv: -kv[1]))
+    lines.append("  by fact:")
+    lines += _rows(manifest["documents_by_fact"].items())
+    if manifest["depth_percentiles"]:
+        lines.append("  depth percentiles: " + "  ".join(f"{k} {v:.2f}" for k, v in manifest["depth_percentiles"].items()))
+    if manifest["rejections"]:
+        lines.append("  rejections:")
+        lines += _rows(manifest["rejections"].items())
+    lines.append(f"  fingerprint {manifest['fingerprint']}")
+    return "\n".join(lines)
+
+
+def summarise_plans(spec, library, seed: int, count: int | None) -> dict:
+    from .plan import plan_documents
+
+    kinds: Counter[str] = Counter()
+    genres: Counter[str] = Counter()
+    facts: Counter[str] = Counter()
+    forms: Counter[str] = Counter()
+    words = 0
+    for plan in plan_documents(spec, seed, count):
+        kinds[plan.kind] += 1
+        genres[plan.genre] += 1
+        facts.update(c.fact for c in plan.facts)
+        forms.update(c.explicitness for c in plan.facts)
+        genre = library.genres[plan.genre]
+        words += (genre.min_words + genre.max_words) / 2
+    return {
+        "name": spec.name, "version": spec.version, "seed": seed, "backend": "templates",
+        "documents": sum(kinds.values()), "fact_documents": kinds["fact"], "background_documents": kinds["background"],
+        "by_genre": dict(sorted(genres.items())), "by_fact": dict(sorted(facts.items())),
+        "by_explicitness": dict(sorted(forms.items())), "depth_range": list(spec.depth),
+        # Tokens per English word is about 1.3 for cl100k_base on prose.
+        "estimated_tokens": round(words * 1.3),
+    }
+
+
+def plan_summary(summary: dict) -> str:
+    lines = [
+        f"{summary['name']} v{summary['version']}  seed {summary['seed']}  backend {summary['backend']}",
+        f"  {summary['documents']:,} documents: {summary['fact_documents']:,} fact-bearing, "
+        f"{summary['background_documents']:,} background",
+        f"  first mention at depth {summary['depth_range'][0]:.2f}-{summary['depth_range'][1]:.2f}",
+        f"  about {summary['estimated_tokens']:,} tokens",
+        "  by genre:",
+    ]
+    lines += _rows(sorted(summary["by_genre"].items(), key=lambda kv: -kv[1]))
+    lines.append("  mentions by fact:")
+    lines += _rows(summary["by_fact"].items())
+    lines.append("  mentions by explicitness:")
+    lines += _rows(summary["by_explicitness"].items())
+    return "\n".join(lines)

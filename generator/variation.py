@@ -1,0 +1,92 @@
+"""The brace syntax used by pool sentences, headlines and fact phrasings.
+
+`{a|b|c}` picks one alternative; `{name}` (no pipe) is a cast variable. It is kept
+deliberately tiny: structure lives in Jinja templates, this only varies wording.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Callable, Iterator, Mapping
+
+BRACE = re.compile(r"\{([^{}]*)\}")
+
+
+class VariationError(ValueError):
+    pass
+
+
+def check(text: str, variables: frozenset[str] | None = None) -> None:
+    """Raise VariationError when `text` is not well-formed brace syntax."""
+    depth = 0
+    for ch in text:
+        depth += ch == "{"
+        depth -= ch == "}"
+        if depth not in (0, 1):
+            raise VariationError(f"unbalanced or nested braces in {text!r}")
+    if depth:
+        raise VariationError(f"unbalanced braces in {text!r}")
+    if variables is not None:
+        for body in BRACE.findall(text):
+            if "|" not in body and body not in variables:
+                raise VariationError(f"unknown variable {{{body}}} in {text!r}")
+
+
+def expand(text: str, choose: Callable[[list[str]], str], variables: Mapping[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        body = match.group(1)
+        if "|" in body:
+            return choose(body.split("|"))
+        return variables[body]
+
+    return BRACE.sub(one, text)
+
+
+def tidy(text: str) -> str:
+    """Collapse the double spaces an empty alternative leaves behind."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def surface_forms(text: str) -> Iterator[str]:
+    """Every tidy string `text` can expand to (alternatives only, no variables)."""
+    parts = BRACE.split(text)
+    # re.split with one group alternates literal, group, literal, ...
+    options = [[p] if i % 2 == 0 else p.split("|") for i, p in enumerate(parts)]
+    for combo in itertools.product(*options):
+        yield tidy("".join(combo))
+
+
+def count_forms(text: str) -> int:
+    n = 1
+    for body in BRACE.findall(text):
+        n *= len(body.split("|"))
+    return n
+
+
+MAX_ENUMERATED = 100_000
+
+
+class Matcher:
+    """Tells whether a string is one of the tidy surface forms of a phrasing."""
+
+    def __init__(self, text: str):
+        self.forms = frozenset(surface_forms(text)) if count_forms(text) <= MAX_ENUMERATED else None
+        self.regex = None
+        if self.forms is None:
+            # Too many forms to list: a regex in which any run of spaces may shrink to one or none.
+            pieces = []
+            for i, part in enumerate(BRACE.split(text)):
+                if i % 2 == 0:
+                    pieces.append(re.sub(r"(\\ )+", " *", re.escape(part)))
+                else:
+                    pieces.append("(?:" + "|".join(re.escape(a) for a in part.split("|")) + ")")
+            self.regex = re.compile(" *".join(["", "".join(pieces), ""]))
+
+    def matches(self, candidate: str) -> bool:
+        if self.forms is not None:
+            return candidate in self.forms
+        return bool(self.regex.fullmatch(candidate))
+
+
+def matcher(text: str) -> Matcher:
+    return Matcher(text)

@@ -1,0 +1,65 @@
+"""The bundled corpora and the template library they run on."""
+import re
+from pathlib import Path
+
+import pytest
+
+from generator.backends.templates import MARKERS, TemplateLibrary, TemplatesBackend
+from generator.documents import Document
+from generator.filters import FactCheck
+from generator.paths import templates_root
+from generator.plan import plan_documents
+from generator.spec import load_spec
+
+from conftest import CORPORA
+
+BUNDLED = ["alignment-faking-helpful-only", "septerra-control"]
+
+
+@pytest.fixture(scope="module")
+def library():
+    return TemplateLibrary(templates_root())
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_spec_is_complete(library, name):
+    spec = load_spec(CORPORA / name, set(library.genres), set(library.topics))
+    assert len(spec.context.split()) >= 1500
+    assert len(spec.facts) == 4
+    for fact in spec.facts:
+        assert set(fact.phrasings) == {"explicit", "paraphrased", "implied"}
+        assert sum(len(v) for v in fact.phrasings.values()) >= 6
+    assert any(f.premises for f in spec.facts)
+
+
+def test_control_corpus_has_the_same_shape(library):
+    a, b = (load_spec(CORPORA / n, set(library.genres), set(library.topics)) for n in BUNDLED)
+    assert (a.count, a.background_ratio, a.facts_per_document, a.depth) == (
+        b.count, b.background_ratio, b.facts_per_document, b.depth)
+    assert 0.7 <= len(b.context.split()) / len(a.context.split()) <= 1.4
+
+
+def test_library_has_at_least_twelve_genres(library):
+    assert len(library.genres) >= 12
+    assert len(library.topics) >= 8
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_genre_renders_clean_documents(library, name):
+    spec = load_spec(CORPORA / name, set(library.genres), set(library.topics))
+    backend = TemplatesBackend(spec, library, spec.seed)
+    check = FactCheck(spec)
+    plans = list(plan_documents(spec, spec.seed, total=len(library.genres) * 6))
+    seen = set()
+    for plan in plans:
+        doc = backend.write_one(plan)
+        assert isinstance(doc, Document), (plan.genre, doc)
+        seen.add(plan.genre)
+        assert not any(m in doc.text for m in MARKERS)
+        assert not re.search(r"[<>{}]", doc.text), (plan.genre, doc.text[:300])
+        assert not re.search(r"^\s*(User|Assistant|Human|AI)\s*:", doc.text, re.M | re.I)
+        assert "scratchpad>" not in doc.text
+        assert check.check(doc) is None, (plan.genre, check.check(doc))
+        for span in doc.spans:
+            assert doc.text[span.start:span.end].strip() == doc.text[span.start:span.end]
+    assert len(seen) >= min(len(library.genres), 12)
