@@ -136,15 +136,18 @@ def _rejected_row(plan: DocPlan, rejection: Rejection) -> dict:
     return {
         "id": plan.id, "text": doc.text if doc else "", "kind": plan.kind, "genre": plan.genre, "topic": plan.topic,
         "facts": [c.fact for c in plan.facts], "spans": [], "depth": None, "n_tokens": doc.n_tokens if doc else 0,
-        "title": doc.title if doc else None, "idea": None, "reason": rejection.reason, "detail": rejection.detail,
+        "title": doc.title if doc else None, "idea": None, "names": None, "minhash": None,
+        "reason": rejection.reason, "detail": rejection.detail,
     }
 
 
 def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[dict]:
     """Write, count tokens and check one unit of plans; every plan yields exactly one row."""
+    from .filters import MinHasher
     from .shards import document_row
     from .tokens import count_tokens
 
+    hasher = MinHasher(spec.shingle_words)
     results = list(backend.write(plans))
     docs = [r for r in results if isinstance(r, Document)]
     for doc, n in zip(docs, count_tokens([d.text for d in docs])):
@@ -155,7 +158,8 @@ def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[d
             reason = next((r for f in filters if (r := f.check(result))), None)
             if reason is None:
                 row = document_row(result, result.n_tokens)
-                row.update(reason=None, detail=None)
+                row.update(names=result.extra.get("names", []), minhash=hasher.signature(result.text),
+                           reason=None, detail=None)
             else:
                 row = _rejected_row(plan, Rejection(plan.id, reason, "", result))
         else:
@@ -213,6 +217,8 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
     import pyarrow as pa
 
     from .card import write_card
+    from .diversity import DiversityReport
+    from .filters import Duplicates, MinHasher
     from .manifest import CorpusStats, fingerprint, sorted_counts, validate_manifest
     from .paths import git_commit
     from .shards import REJECTED_SCHEMA, SCHEMA, ShardWriter
@@ -229,12 +235,22 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
     rejected_writer = ShardWriter(staging / "rejected", "rejected", REJECTED_SCHEMA, 256 * 1024 * 1024,
                                   spec.row_group_rows, spec.compression, spec.compression_level)
     stats = CorpusStats()
+    diversity = DiversityReport(spec.universe_names)
+    duplicates = Duplicates(MinHasher(spec.shingle_words), spec.dedup_threshold)
     rejections: Counter[str] = Counter()
+    considered = 0
     for path in sorted((work / "units").glob("unit-*.arrow")):
         for row in _read_unit(path):
             if row["reason"] is None:
+                considered += 1
+                duplicate = duplicates.check(row)
+                if duplicate:
+                    row["reason"], row["detail"] = duplicate[0], f"same as {duplicate[1]}"
+            names, _ = row.pop("names"), row.pop("minhash")
+            if row["reason"] is None:
                 del row["reason"], row["detail"]
                 stats.add(row)
+                diversity.add(row, names)
                 writer.write([row])
             else:
                 rejections[row["reason"]] += 1
@@ -278,9 +294,12 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
         "tokens_by_genre": sorted_counts(stats.tokens_by_genre),
         "documents_by_fact": sorted_counts(stats.by_fact),
         "mentions_by_explicitness": sorted_counts(stats.mentions_by_explicitness),
+        "depth_range": list(spec.depth),
         "depth_percentiles": stats.depth_percentiles(),
         "depth_histogram": stats.depth_histogram(),
         "rejections": sorted_counts(rejections),
+        "diversity": diversity.result(duplicates.counts["near_duplicate"] + duplicates.counts["exact_duplicate"],
+                                      considered),
         "usage": {"requests": 0, "input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
                   "cache_read_input_tokens": 0, "usd": 0.0},
         "parent_fingerprint": None,

@@ -79,6 +79,9 @@ class People:
     def __len__(self) -> int:
         return 12
 
+    def used(self) -> list[Person]:
+        return [self._people[i] for i in sorted(self._people)]
+
     def __iter__(self):
         return (self[i] for i in range(12))
 

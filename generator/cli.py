@@ -108,5 +108,30 @@ def verify(out: str) -> None:
     click.echo(f"{out}: {len(result.checked)} file(s) match the manifest", err=True)
 
 
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("-n", "count", type=click.IntRange(min=1), default=3, show_default=True, help="Documents to show.")
+@click.option("--genre", help="Only this genre.")
+@click.option("--fact", help="Only documents carrying this fact id.")
+@click.option("--kind", type=click.Choice(["fact", "background"]), help="Only this kind of document.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which documents to pick.")
+@click.option("--color/--no-color", default=None, help="Highlight mentions with colour (default: on a terminal).")
+def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str | None, seed: int,
+           color: bool | None) -> None:
+    """Print documents of OUT with fact mentions highlighted ([[like this]] when not on a terminal)."""
+    from .sample import HIGHLIGHT, PLAIN, describe, highlight, matching_rows, pick
+
+    rows = pick(matching_rows(out, genre, fact, kind), count, seed)
+    if not rows:
+        _fail("no document matches those filters", code=1)
+    color = sys.stdout.isatty() if color is None else color
+    for row in rows:
+        click.echo("=" * 78)
+        click.echo(describe(row))
+        click.echo("-" * 78)
+        click.echo(highlight(row, HIGHLIGHT if color else PLAIN))
+    click.echo("=" * 78)
+
+
 if __name__ == "__main__":
     main()

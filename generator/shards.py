@@ -32,9 +32,12 @@ SCHEMA = pa.schema([
     pa.field("title", pa.string()),
     pa.field("idea", pa.string()),
 ])
-# Work units also carry rejected documents, with their reason, for the audit trail.
-UNIT_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
-REJECTED_SCHEMA = UNIT_SCHEMA
+# rejected/ holds every rejected document with its reason, for the audit trail.
+REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
+# Work units carry what the corpus-level steps need: names used (diversity) and a MinHash signature (dedup).
+UNIT_ONLY = ("names", "minhash", "reason", "detail")
+UNIT_SCHEMA = SCHEMA.append(pa.field("names", pa.list_(pa.string()))).append(
+    pa.field("minhash", pa.binary())).append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
 
 
 def sha256_file(path: Path) -> str:

@@ -15,7 +15,7 @@ DEFAULTS = {
     "documents": {"genres": "all", "facts_per_document": [1, 1], "depth": [0.2, 0.8],
                   "explicitness": {"explicit": 1, "paraphrased": 1, "implied": 1}, "split_share": 0.0},
     "background": {"ratio": 1.0, "topics": "all"},
-    "filters": {"min_tokens": 0, "max_tokens": 100000},
+    "filters": {"min_tokens": 0, "max_tokens": 100000, "near_duplicates": {"threshold": 0.7, "shingle_words": 5}},
     "output": {"shard_size_mb": 256, "row_group_rows": 1000, "compression": "zstd", "compression_level": 3},
 }
 
@@ -72,6 +72,8 @@ class CorpusSpec:
     background_topics: list[str]
     min_tokens: int
     max_tokens: int
+    dedup_threshold: float | None
+    shingle_words: int
     shard_size_mb: float
     row_group_rows: int
     compression: str
@@ -104,7 +106,8 @@ def _compose(path: Path, text: str):
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # Where the broken construct began (an unclosed bracket or quote) beats where parsing gave up.
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else None
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         raise SpecError(path, line, "", f"invalid YAML: {problem}") from None
@@ -273,6 +276,7 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
         fail(("documents", "genres"), "no genres available")
 
     out = d["output"]
+    dedup = d["filters"]["near_duplicates"]
     return CorpusSpec(
         path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=d["name"], version=d["version"],
         description=d["description"].strip(), license=d["license"], seed=d["seed"],
@@ -281,6 +285,8 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
         count=docs["count"], genres=genre_list, facts_per_document=(fmin, fmax), depth=(float(lo), float(hi)),
         explicitness=mix, split_share=float(docs["split_share"]), background_ratio=float(d["background"]["ratio"]),
         background_topics=bg_topics, min_tokens=d["filters"]["min_tokens"], max_tokens=d["filters"]["max_tokens"],
+        dedup_threshold=float(dedup.get("threshold", 0.7)) if dedup is not False else None,
+        shingle_words=int(dedup.get("shingle_words", 5)) if dedup is not False else 5,
         shard_size_mb=float(out["shard_size_mb"]), row_group_rows=out["row_group_rows"],
         compression=out["compression"], compression_level=out["compression_level"],
     )

@@ -28,8 +28,26 @@ def build_summary(manifest: dict, seconds: float) -> str:
     if manifest["rejections"]:
         lines.append("  rejections:")
         lines += _rows(manifest["rejections"].items())
+    if manifest.get("diversity"):
+        lines += diversity_lines(manifest["diversity"])
     lines.append(f"  fingerprint {manifest['fingerprint']}")
     return "\n".join(lines)
+
+
+def diversity_lines(d: dict) -> list[str]:
+    lines = ["  diversity:",
+             f"    distinct 3-gram ratio      {d['distinct_3gram_ratio']:.3f} (first {d['distinct_3gram_sample_documents']:,} docs)",
+             f"    near-duplicate share       {d['near_duplicate_share']:.2%} ({d['near_duplicates']} documents)"]
+    if d.get("top_person_name"):
+        p = d["top_person_name"]
+        lines.append(f"    top invented name          {p['name']} in {p['share']:.2%} of documents")
+    if d.get("top_8gram"):
+        g = d["top_8gram"]
+        lines.append(f"    top 8-gram outside facts   \"{g['ngram']}\" in {g['share']:.2%} of documents")
+    for fact, f in d.get("top_fact_forms", {}).items():
+        lines.append(f"    top form of {fact}: {f['share']:.1%} of {f['total_mentions']} mentions "
+                     f"({f['distinct_forms']} forms)")
+    return lines
 
 
 def summarise_plans(spec, library, seed: int, count: int | None) -> dict:

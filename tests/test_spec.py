@@ -35,10 +35,10 @@ def _write_broken(tmp_path: Path, case: str) -> Path:
 
 
 def _line_of(spec: Path, needle: str) -> int:
-    for number, line in enumerate(spec.read_text().splitlines(), 1):
-        if needle in line:
-            return number
-    raise AssertionError(needle)
+    """The last line holding `needle` (a duplicate is reported where it repeats)."""
+    found = [n for n, line in enumerate(spec.read_text().splitlines(), 1) if needle in line]
+    assert found, needle
+    return found[-1]
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))

@@ -24,6 +24,9 @@ MENTION_OPEN = "\ue002"
 MENTION_CLOSE = "\ue003"
 MARKERS = INLINE + BLOCK + MENTION_OPEN + MENTION_CLOSE
 RENDER_ATTEMPTS = 6
+# Most paragraphs stay on the document's topic; the rest digress to a neighbouring one, as real
+# writing does, which also spreads sentence reuse over more of the pools.
+MAIN_TOPIC_SHARE = 0.75
 
 META_LINE = re.compile(r"^\{#-?\s*(.*?)\s*-?#\}")
 
@@ -183,6 +186,11 @@ def _normalise(raw: str) -> tuple[str, list[tuple[int, str]]]:
     return text, sorted(by_offset.items())
 
 
+def _names_in(cast: Cast, text: str) -> list[str]:
+    """The invented people whose full names made it into the text (for the diversity report)."""
+    return sorted({p.name for p in cast.people.used() if p.name in text})
+
+
 @dataclass
 class Passage:
     text: str
@@ -222,8 +230,15 @@ class TemplatesBackend:
         def vary(text: str) -> str:
             return variation.tidy(variation.expand(str(text), rng.choice, variables))
 
+        side_topics = self._side_topics(topic, rng)
+
         def para(n: int | None = None, topic: str | None = None) -> str:
-            pool = self.library.topics[topic] if topic else topic_obj
+            if topic:
+                pool = self.library.topics[topic]
+            elif side_topics and rng.random() >= MAIN_TOPIC_SHARE:
+                pool = rng.choice(side_topics)
+            else:
+                pool = topic_obj
             n = n if n is not None else rng.randint(3, 6)
             fresh = [i for i in range(len(pool.sentences)) if (pool.id, i) not in used]
             if len(fresh) < n:
@@ -248,7 +263,7 @@ class TemplatesBackend:
         title = text.split("\n", 1)[0].strip("# ").strip()[:200] or None
         if plan.kind == "background" or not plan.facts:
             return Document(id=plan.id, text=text, kind=plan.kind, genre=plan.genre, topic=plan.topic,
-                            facts=[], spans=[], title=title)
+                            facts=[], spans=[], title=title, extra={"names": _names_in(cast, text)})
         frame = getattr(module, "frame", None)
         passages = [self._passage(plan, choice, frame, rng) for choice in plan.facts]
         placed = self._place(text, slots, passages, plan, rng)
@@ -256,7 +271,15 @@ class TemplatesBackend:
             return f"no insertion point within depth {plan.depth_range} (attempt {attempt})"
         text, spans = placed
         return Document(id=plan.id, text=text, kind=plan.kind, genre=plan.genre, topic=plan.topic,
-                        facts=[c.fact for c in plan.facts], spans=spans, title=title)
+                        facts=[c.fact for c in plan.facts], spans=spans, title=title,
+                        extra={"names": _names_in(cast, text)})
+
+    def _side_topics(self, topic: Topic, rng) -> list[Topic]:
+        """Two neighbouring topics (sharing a tag when possible) for the occasional digression."""
+        others = [t for t in self.library.topics.values() if t.id != topic.id]
+        near = [t for t in others if set(t.tags) & set(topic.tags)]
+        pool = near if len(near) >= 2 else others
+        return rng.sample(pool, min(2, len(pool)))
 
     def _passage(self, plan: DocPlan, choice, frame, rng) -> Passage:
         fact = self.spec.fact(choice.fact)
