@@ -1,7 +1,7 @@
 """Run the flow spec -> plans -> documents -> checks -> shards -> manifest, resumably.
 
-A build lives in OUT/.sdfgen-build until it is complete. Work units of UNIT_SIZE
-plans are written there atomically (temp file + rename), so a rerun of the same
+A build lives in OUT/.sdfgen-build until it is complete. Work units (the backend's
+unit_size plans each) are written there atomically (temp file + rename), so a rerun of the same
 command skips finished units. Shards are then cut from the units in plan order,
 which makes the result byte-identical however often the build was interrupted.
 Only then are data/, README.md and manifest.json moved into OUT (manifest last).
@@ -23,7 +23,6 @@ from . import __version__
 from .documents import Document, DocPlan, Rejection
 from .spec import CorpusSpec, SpecError, load_spec
 
-UNIT_SIZE = 500
 WORK = ".sdfgen-build"
 STATE = "state.json"
 
@@ -149,6 +148,7 @@ def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[d
 
     hasher = MinHasher(spec.shingle_words)
     results = list(backend.write(plans))
+    assert len(results) == len(plans), "a backend must answer every plan"
     docs = [r for r in results if isinstance(r, Document)]
     for doc, n in zip(docs, count_tokens([d.text for d in docs])):
         doc.n_tokens = n
@@ -168,20 +168,53 @@ def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[d
     return rows
 
 
+def make_backend(name: str, spec: CorpusSpec, library, seed: int, work: Path, llm_options, log):
+    if name == "templates":
+        from .backends.templates import TemplatesBackend
+
+        return TemplatesBackend(spec, library, seed)
+    if name in ("anthropic", "anthropic-batch"):
+        from .llm.backend import AnthropicBackend, LLMOptions
+
+        return AnthropicBackend(spec, library, seed, llm_options or LLMOptions(), work,
+                                batch=name == "anthropic-batch", log=log)
+    raise BuildError(f"unknown backend {name!r} (templates, anthropic, anthropic-batch)")
+
+
+BACKENDS = ("templates", "anthropic", "anthropic-batch")
+
+
 def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count: int | None = None,
-          force: bool = False, progress: bool = True, log: Callable[[str], None] = _stderr) -> BuildResult:
-    from .backends.templates import TemplatesBackend
+          force: bool = False, progress: bool = True, log: Callable[[str], None] = _stderr,
+          backend: str = "templates", llm_options=None) -> BuildResult:
     from .filters import document_filters
     from .paths import templates_root, tree_sha256
     from .plan import counts, plan_documents
 
     spec, library = load_for_build(spec_path)
+    if backend not in BACKENDS:
+        raise BuildError(f"unknown backend {backend!r} (templates, anthropic, anthropic-batch)")
     if count is not None and count < 0:
         raise BuildError("--count must be zero or more")
+    if backend != "templates":
+        from .llm.backend import LLMOptions, MissingKey, require_key
+
+        try:
+            require_key()  # fail at once, before anything is written
+        except MissingKey as exc:
+            raise BuildError(str(exc)) from None
+        llm_options = llm_options or LLMOptions()
+        patterns = ("prompts/*.j2", "pools/*.yaml")
+        backend_id = {"name": backend, "options": {k: v for k, v in llm_options.manifest().items()
+                                                   if k not in ("rpm", "input_tpm", "output_tpm", "concurrency",
+                                                                "poll_interval", "api_attempts", "base_url")}}
+    else:
+        patterns = ("genres/*.j2", "pools/*.yaml")
+        backend_id = "templates"
     seed = spec.seed if seed is None else seed
     out = Path(out)
-    templates_sha = tree_sha256(templates_root())
-    key = build_key(spec, seed, count, "templates", templates_sha)
+    templates_sha = tree_sha256(templates_root(), patterns)
+    key = build_key(spec, seed, count, backend_id, templates_sha)
     mode = _prepare_out(out, key, force, log)
     if mode == "done":
         return BuildResult(json.loads((out / "manifest.json").read_text()), out, skipped=True)
@@ -191,29 +224,37 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     units_dir.mkdir(parents=True, exist_ok=True)
     (work / STATE).write_text(json.dumps({"build_key": key, "spec": str(spec.path), "seed": seed, "count": count}))
 
-    backend = TemplatesBackend(spec, library, seed)
-    filters = document_filters(spec)
-    n_fact, n_background = counts(spec, count)
-    planned = n_fact + n_background
-    reused = 0
-    from tqdm import tqdm
+    writer = make_backend(backend, spec, library, seed, work, llm_options, log)
+    try:
+        from .llm.executors import FatalAPIError
+    except ImportError:  # the anthropic extra is not installed; the offline path does not need it
+        FatalAPIError = RuntimeError  # noqa: N806
+    try:
+        writer.prepare(plan_documents(spec, seed, count))
+        filters = document_filters(spec, exact_phrasings=backend == "templates")
+        n_fact, n_background = counts(spec, count)
+        planned = n_fact + n_background
+        reused = 0
+        from tqdm import tqdm
 
-    with tqdm(total=planned, unit="doc", desc="writing", file=sys.stderr, disable=not progress or None) as bar:
-        for number, unit in enumerate(_chunks(plan_documents(spec, seed, count), UNIT_SIZE)):
-            path = units_dir / f"unit-{number:06d}.arrow"
-            if path.exists():
-                reused += 1
-            else:
-                _write_unit(path, run_unit(spec, backend, filters, unit))
-            bar.update(len(unit))
-
-    manifest = _assemble(spec, out, work, seed, count, planned, key, templates_sha, progress)
-    result = BuildResult(manifest, out, units_reused=reused)
-    return result
+        with tqdm(total=planned, unit="doc", desc="writing", file=sys.stderr, disable=not progress or None) as bar:
+            for number, unit in enumerate(_chunks(plan_documents(spec, seed, count), writer.unit_size)):
+                path = units_dir / f"unit-{number:06d}.arrow"
+                if path.exists():
+                    reused += 1
+                else:
+                    _write_unit(path, run_unit(spec, writer, filters, unit))
+                bar.update(len(unit))
+        manifest = _assemble(spec, out, work, seed, count, planned, key, templates_sha, writer)
+    except FatalAPIError as exc:
+        raise BuildError(str(exc)) from None
+    finally:
+        writer.close()
+    return BuildResult(manifest, out, units_reused=reused)
 
 
 def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | None, planned: int, key: str,
-              templates_sha: str, progress: bool) -> dict:
+              templates_sha: str, backend) -> dict:
     import pyarrow as pa
 
     from .card import write_card
@@ -279,7 +320,7 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
         "build_key": key,
         "spec": {"path": _display_path(spec.path), "sha256": spec.sha256},
         "generator": {"version": __version__, "git_commit": git_commit()},
-        "backend": {"name": "templates", "model": None, "templates_sha256": templates_sha},
+        "backend": {**backend.backend_manifest(), "templates_sha256": templates_sha},
         "seed": seed,
         "requested_documents": count,
         "tokenizer": TOKENIZER,
@@ -300,8 +341,7 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
         "rejections": sorted_counts(rejections),
         "diversity": diversity.result(duplicates.counts["near_duplicate"] + duplicates.counts["exact_duplicate"],
                                       considered),
-        "usage": {"requests": 0, "input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 0, "usd": 0.0},
+        "usage": backend.usage_manifest(),
         "parent_fingerprint": None,
         "writer": {"pyarrow": pa.__version__, "compression": spec.compression,
                    "compression_level": spec.compression_level, "row_group_rows": spec.row_group_rows,

@@ -205,7 +205,7 @@ class CastVariables:
 
     NAMES = frozenset({
         "person", "person2", "person3", "first", "city", "state", "country", "org", "company", "outlet",
-        "university", "agency", "year", "date", "month", "weekday", "number", "small", "percent", "money",
+        "university", "agency", "year", "date", "month", "weekday", "number", "small", "percent", "money", "millions",
     })
 
     # Each use of {person} names one of a few cast members, so a paragraph is not all
@@ -230,9 +230,9 @@ class CastVariables:
         if name == "percent":
             return f"{self._rng.randint(4, 88)} percent"
         if name == "money":
-            if self._rng.random() < 0.5:
-                return f"${self._rng.randint(12, 950):,}"
-            return f"${self._rng.randint(11, 99) / 10:.1f} {self._rng.choice(('million', 'billion'))}"
+            return f"${self._rng.choice((self._rng.randint(12, 240), self._rng.randint(250, 4800)))}"
+        if name == "millions":
+            return f"${self._rng.randint(11, 99) / 10:.1f} {self._rng.choice(('million', 'million', 'billion'))}"
         if name in self.NAMES:
             return getattr(self._cast, name)
         raise KeyError(name)

@@ -28,6 +28,10 @@ def _user_errors(fn):
             return fn(*args, **kwargs)
         except (SpecError, BuildError, TemplateError) as exc:
             _fail(str(exc))
+        except KeyError as exc:
+            if "no price for model" in str(exc):
+                _fail(str(exc).strip("'\""))
+            raise
 
     return wrapper
 
@@ -45,6 +49,46 @@ def main() -> None:
     """
 
 
+def llm_options(fn):
+    """Options of the anthropic backends, shared by build and plan."""
+    options = [
+        click.option("--backend", type=click.Choice(["templates", "anthropic", "anthropic-batch"]), default="templates",
+                     show_default=True, help="How documents are written: offline templates, the Messages API, "
+                                             "or the Message Batches API (half price, slower)."),
+        click.option("--model", default="claude-sonnet-4-5", show_default=True, help="Claude model (anthropic backends)."),
+        click.option("--temperature", type=float, default=1.0, show_default=True),
+        click.option("--max-tokens", type=int, default=4096, show_default=True,
+                     help="max_tokens of a document request (brainstorms use 2048)."),
+        click.option("--types-per-fact", type=int, default=10, show_default=True),
+        click.option("--ideas-per-type", type=int, default=10, show_default=True),
+        click.option("--words", type=int, default=700, show_default=True, help="Typical document length asked for."),
+        click.option("--retries", type=int, default=2, show_default=True,
+                     help="Extra samples for a truncated, refused, unmarked or misplaced document."),
+        click.option("--revise/--no-revise", default=False, help="Critique-and-rewrite each document."),
+        click.option("--classify/--no-classify", default=False, help="Run the LLM leakage classifiers."),
+        click.option("--rpm", type=float, default=50, show_default=True, help="Requests per minute (start value; "
+                                                                            "follows rate-limit headers)."),
+        click.option("--input-tpm", type=float, default=None, help="Input tokens per minute."),
+        click.option("--output-tpm", type=float, default=None, help="Output tokens per minute."),
+        click.option("--concurrency", type=int, default=16, show_default=True, help="Most requests in flight."),
+        click.option("--base-url", default=None, help="API base URL (default ANTHROPIC_BASE_URL or Anthropic's)."),
+        click.option("--cache", "cache_path", default=None,
+                     help="Response cache (SQLite); default ~/.cache/sdfgen/anthropic-responses.sqlite."),
+        click.option("--poll-interval", type=float, default=10.0, show_default=True, help="Seconds between batch polls."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _llm(kwargs: dict):
+    from .llm.backend import LLMOptions
+
+    names = ("model", "temperature", "max_tokens", "types_per_fact", "ideas_per_type", "words", "retries", "revise",
+             "classify", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url", "cache_path", "poll_interval")
+    return LLMOptions(**{n: kwargs.pop(n) for n in names})
+
+
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=True, path_type=str))
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=str),
@@ -54,8 +98,10 @@ def main() -> None:
               help="Documents to write in all (fact-bearing plus background, in the spec's ratio).")
 @click.option("--force", is_flag=True, help="Replace a finished dataset of other content in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@llm_options
 @_user_errors
-def build(spec: str, out: str, seed: int | None, count: int | None, force: bool, quiet: bool) -> None:
+def build(spec: str, out: str, seed: int | None, count: int | None, force: bool, quiet: bool, backend: str,
+          **kwargs) -> None:
     """Build the dataset described by SPEC (a corpus.yaml or its folder) into OUT.
 
     The build works in OUT/.sdfgen-build and publishes shards and manifest only when
@@ -65,7 +111,9 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
     from .summary import build_summary
 
     started = time.monotonic()
-    result = run_build(spec, out, seed=seed, count=count, force=force, progress=not quiet)
+    options = _llm(kwargs) if backend != "templates" else None
+    result = run_build(spec, out, seed=seed, count=count, force=force, progress=not quiet, backend=backend,
+                       llm_options=options)
     if result.skipped:
         click.echo(f"{out}: already built from this spec and seed (fingerprint "
                    f"{result.manifest['fingerprint'][:16]}…); nothing to do", err=True)
@@ -79,9 +127,10 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
 @click.option("--count", type=click.IntRange(min=0), default=None, help="Documents in all, as for build.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON.")
+@llm_options
 @_user_errors
-def plan(spec: str, seed: int | None, count: int | None, as_json: bool) -> None:
-    """Show what `build` would write for SPEC. Writes nothing."""
+def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend: str, **kwargs) -> None:
+    """Show what `build` would write for SPEC, and with an anthropic backend what it would cost. Writes nothing."""
     import json
 
     from .build import load_for_build
@@ -89,6 +138,15 @@ def plan(spec: str, seed: int | None, count: int | None, as_json: bool) -> None:
 
     corpus, library = load_for_build(spec)
     summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
+    if backend != "templates":
+        from .llm.estimate import estimate
+        from .llm.prompts import PromptLibrary
+        from .paths import templates_root
+
+        summary["backend"] = backend
+        summary["cost_estimate"] = estimate(corpus, _llm(kwargs), summary["fact_documents"],
+                                            summary["background_documents"], PromptLibrary(templates_root() / "prompts"),
+                                            batch=backend == "anthropic-batch")
     click.echo(json.dumps(summary, indent=2) if as_json else plan_summary(summary))
 
 
@@ -131,6 +189,33 @@ def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str 
         click.echo("-" * 78)
         click.echo(highlight(row, HIGHLIGHT if color else PLAIN))
     click.echo("=" * 78)
+
+
+@main.command("fake-api")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--rpm", type=float, default=None, help="Requests per minute before 429s.")
+@click.option("--input-tpm", type=float, default=None)
+@click.option("--output-tpm", type=float, default=None)
+@click.option("--p429", type=float, default=0.0, help="Share of requests answered 429.")
+@click.option("--p529", type=float, default=0.0, help="Share answered 529 (overloaded).")
+@click.option("--p500", type=float, default=0.0, help="Share answered 500.")
+@click.option("--pdrop", type=float, default=0.0, help="Share of connections dropped without an answer.")
+@click.option("--latency", type=float, nargs=2, default=(0.0, 0.0), show_default=True, help="Seconds, min max.")
+@click.option("--batch-delay", type=float, default=0.3, show_default=True, help="Seconds until a batch ends.")
+def fake_api(host: str, port: int, seed: int, rpm, input_tpm, output_tpm, p429, p529, p500, pdrop, latency,
+             batch_delay) -> None:
+    """Serve a loopback fake of the Anthropic Messages and Batches APIs, to rehearse a run for free.
+
+    \b
+      sdfgen fake-api --port 8765 --p429 0.1 &
+      ANTHROPIC_API_KEY=test sdfgen build SPEC -o out/x --backend anthropic --base-url http://127.0.0.1:8765
+    """
+    from .fakeapi import FakeConfig, serve
+
+    serve(FakeConfig(seed=seed, rpm=rpm, input_tpm=input_tpm, output_tpm=output_tpm, p429=p429, p529=p529,
+                     p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay), host, port)
 
 
 if __name__ == "__main__":

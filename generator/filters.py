@@ -13,8 +13,10 @@ class FactCheck:
 
     name = "fact_check"
 
-    def __init__(self, spec: CorpusSpec):
+    def __init__(self, spec: CorpusSpec, exact_phrasings: bool = True):
         self.spec = spec
+        # LLM documents word their mentions freely; only offline ones must match a phrasing.
+        self.exact_phrasings = exact_phrasings
 
     @functools.lru_cache(maxsize=None)
     def _patterns(self, fact_id: str, level: str, premise: str | None) -> tuple[variation.Matcher, ...]:
@@ -32,6 +34,8 @@ class FactCheck:
                 return "span_mismatch"
             if not 0 <= span.start < span.end <= len(doc.text):
                 return "span_out_of_text"
+            if not self.exact_phrasings:
+                continue
             try:
                 patterns = self._patterns(span.fact, span.explicitness, span.premise)
             except (KeyError, StopIteration):
@@ -61,8 +65,8 @@ class TokenLength:
         return None
 
 
-def document_filters(spec: CorpusSpec) -> list:
-    return [FactCheck(spec), TokenLength(spec)]
+def document_filters(spec: CorpusSpec, exact_phrasings: bool = True) -> list:
+    return [FactCheck(spec, exact_phrasings), TokenLength(spec)]
 
 
 class MinHasher:

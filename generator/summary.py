@@ -89,4 +89,12 @@ def plan_summary(summary: dict) -> str:
     lines += _rows(summary["by_fact"].items())
     lines.append("  mentions by explicitness:")
     lines += _rows(summary["by_explicitness"].items())
+    cost = summary.get("cost_estimate")
+    if cost:
+        lines.append(f"  estimate for {cost['model']}{' (batch)' if cost['batch'] else ''}:")
+        for stage, row in cost["stages"].items():
+            lines.append(f"    {stage:<10} {row['requests']:>8,} requests {row['input_tokens']:>12,} in "
+                         f"{row['output_tokens']:>12,} out")
+        lines.append(f"    about ${cost['usd']:,.2f} with prompt caching (${cost['usd_without_caching']:,.2f} without); "
+                     f"cached prefix {cost['cached_prefix_tokens']:,} tokens")
     return "\n".join(lines)

@@ -178,7 +178,9 @@ def test_interrupted_build_resumes_and_matches(tiny_build, tmp_path, monkeypatch
             raise KeyboardInterrupt("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(build_mod, "UNIT_SIZE", 50)
+    from generator.backends.templates import TemplatesBackend
+
+    monkeypatch.setattr(TemplatesBackend, "unit_size", 50)
     monkeypatch.setattr(build_mod, "run_unit", crash_after_one)
     with pytest.raises(KeyboardInterrupt):
         build(TINY, out, progress=False, log=quiet)

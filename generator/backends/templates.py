@@ -201,11 +201,26 @@ class Passage:
 
 class TemplatesBackend:
     name = "templates"
+    model = None
+    unit_size = 500
 
     def __init__(self, spec, library: TemplateLibrary, seed: int):
         self.spec = spec
         self.library = library
         self.seed = seed
+
+    def prepare(self, plans) -> None:
+        """Nothing to brainstorm offline."""
+
+    def usage_manifest(self) -> dict:
+        return {"requests": 0, "input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0, "usd": 0.0}
+
+    def backend_manifest(self) -> dict:
+        return {"name": self.name, "model": None}
+
+    def close(self) -> None:
+        pass
 
     def write(self, plans: Iterable[DocPlan]) -> Iterator[Document | Rejection]:
         for plan in plans:

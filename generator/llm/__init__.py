@@ -1,0 +1,1 @@
+"""The LLM pipeline on the Anthropic API: cache, limiter, executors, stages, backends."""

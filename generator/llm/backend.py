@@ -1,0 +1,364 @@
+"""The staged LLM pipeline as a backend: types per fact -> ideas per type -> documents -> revise -> classify.
+
+Every request is built deterministically from (spec, seed, plan, stage, sample index),
+so its cache key is stable across reruns: a crashed or killed build, rerun, finds its
+paid answers in the response cache. Ideas are always attached to the (fact, type) of
+the very request that produced them, so a short brainstorm can never shift ideas onto
+another fact or type.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..documents import Document, DocPlan, Rejection, Span
+from ..seeding import rng_for
+from ..variation import surface_forms
+from .cache import ResponseCache, request_key
+from .executors import BatchExecutor, Failure, LLMRequest, MessagesExecutor
+from .limiter import RateLimiter
+from .pricing import Usage
+from .prompts import PromptLibrary, parse_document, parse_list, parse_verdict, tagged
+
+CONTENT_REASONS = ("truncated", "refusal", "missing_tag", "missing_marker", "depth_out_of_range", "leftover_markup")
+CLASSIFIER_REASONS = {"transcript": "llm_transcript", "tier_behaviour": "llm_tier_behaviour",
+                      "deceiving_trainers": "llm_deceiving_trainers"}
+
+
+class MissingKey(RuntimeError):
+    pass
+
+
+@dataclass
+class LLMOptions:
+    model: str = "claude-sonnet-4-5"
+    temperature: float = 1.0
+    max_tokens: int = 4096
+    brainstorm_max_tokens: int = 2048
+    types_per_fact: int = 10
+    ideas_per_type: int = 10
+    words: int = 700
+    retries: int = 2
+    revise: bool = False
+    classify: bool = False
+    rpm: float | None = 50
+    input_tpm: float | None = None
+    output_tpm: float | None = None
+    concurrency: int = 16
+    base_url: str | None = None
+    cache_path: str | None = None
+    poll_interval: float = 10.0
+    api_attempts: int = 10
+
+    def manifest(self) -> dict:
+        out = asdict(self)
+        out.pop("cache_path")
+        out["base_url"] = "default" if not self.base_url else self.base_url
+        return out
+
+
+def default_cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sdfgen" / "anthropic-responses.sqlite"
+
+
+def require_key() -> str:
+    key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if not key:
+        raise MissingKey("ANTHROPIC_API_KEY is not set; the anthropic backends need it (or use the default "
+                         "offline backend)")
+    return key
+
+
+class AnthropicBackend:
+    """`--backend anthropic` (Messages API) or, with batch=True, `--backend anthropic-batch`."""
+
+    def __init__(self, spec, library, seed: int, options: LLMOptions, work: Path, batch: bool = False, log=None):
+        import anthropic
+
+        from ..paths import templates_root
+
+        key = require_key()
+        self.spec, self.library, self.seed, self.options, self.batch = spec, library, seed, options, batch
+        self.name = "anthropic-batch" if batch else "anthropic"
+        self.model = options.model
+        self.unit_size = 1_000_000 if batch else 200
+        self.log = log or (lambda m: None)
+        self.prompts = PromptLibrary(templates_root() / "prompts")
+        base_url = options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self.endpoint = base_url or "https://api.anthropic.com"
+        self.client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0, timeout=600.0)
+        self.cache = ResponseCache(options.cache_path or default_cache_path())
+        self.usage = JournalUsage(work / "usage.jsonl")
+        if batch:
+            self.executor = BatchExecutor(self.client, self.cache, self.usage, work / "batches.json",
+                                          options.poll_interval, log=self.log)
+        else:
+            limiter = RateLimiter(options.rpm, options.input_tpm, options.output_tpm, options.concurrency)
+            self.executor = MessagesExecutor(self.client, self.cache, limiter, self.usage, options.api_attempts, self.log)
+        self.system_text = self.prompts.render("system", context=spec.context)
+        self.ideas: dict[str, list[tuple[str, str]]] = {}
+        self.types: list[str] = []
+        self.ordinal: dict[str, int] = {}
+        self.stage_failures: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------------ requests
+    def request(self, stage: str, user: str, sample: int, max_tokens: int) -> LLMRequest:
+        params = {
+            "model": self.options.model, "max_tokens": int(max_tokens), "temperature": self.options.temperature,
+            "system": [{"type": "text", "text": self.system_text, "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": user}],
+        }
+        key = request_key({"endpoint": self.endpoint, "params": params, "stage": stage,
+                           "template_version": self.prompts.versions.get(stage, "0"), "sample": sample})
+        return LLMRequest(stage, key, params)
+
+    def _run(self, requests: list[LLMRequest]) -> dict:
+        # One event loop for the backend's life: the async HTTP client's connections belong to it.
+        if not requests:
+            return {}
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(self.executor.run(requests))
+
+    # ------------------------------------------------------------------ brainstorm
+    def prepare(self, plans) -> None:
+        """Stages 1 and 2 (types per fact, ideas per type); then fix which idea each document gets."""
+        o = self.options
+        types_by_fact: dict[str, list[str]] = {}
+        pending = {f.id: 0 for f in self.spec.facts}
+        while pending:
+            reqs = {fid: self.request("types", self.prompts.render("types", n=o.types_per_fact, fact=self.spec.fact(fid)),
+                                      sample, o.brainstorm_max_tokens) for fid, sample in pending.items()}
+            answers = self._run(list(reqs.values()))
+            nxt = {}
+            for fid, req in reqs.items():
+                answer = answers[req.key]
+                items = [] if isinstance(answer, Failure) else parse_list(tagged(answer["text"], "types") or "")
+                if items:
+                    types_by_fact[fid] = items[: o.types_per_fact]
+                elif pending[fid] < o.retries and not isinstance(answer, Failure):
+                    nxt[fid] = pending[fid] + 1
+                else:
+                    types_by_fact[fid] = []
+                    self.stage_failures["types"] = self.stage_failures.get("types", 0) + 1
+            pending = nxt
+        pairs = {(fid, t): 0 for fid, ts in types_by_fact.items() for t in ts}
+        ideas: dict[tuple[str, str], list[str]] = {}
+        while pairs:
+            reqs = {pair: self.request("ideas", self.prompts.render("ideas", n=o.ideas_per_type, doc_type=pair[1],
+                                                                    fact=self.spec.fact(pair[0])),
+                                       sample, o.brainstorm_max_tokens) for pair, sample in pairs.items()}
+            answers = self._run(list(reqs.values()))
+            nxt = {}
+            for pair, req in reqs.items():
+                answer = answers[req.key]
+                body = None if isinstance(answer, Failure) else tagged(answer["text"], "ideas")
+                if body is not None and body.strip().upper().startswith("UNSUITABLE"):
+                    ideas[pair] = []
+                elif body is not None and parse_list(body):
+                    ideas[pair] = parse_list(body)[: o.ideas_per_type]
+                elif pairs[pair] < o.retries and not isinstance(answer, Failure):
+                    nxt[pair] = pairs[pair] + 1
+                else:
+                    ideas[pair] = []
+                    self.stage_failures["ideas"] = self.stage_failures.get("ideas", 0) + 1
+            pairs = nxt
+        for fact in self.spec.facts:
+            self.ideas[fact.id] = [(t, idea) for t in types_by_fact.get(fact.id, []) for idea in ideas.get((fact.id, t), [])]
+        self.types = sorted({t for ts in types_by_fact.values() for t in ts})
+        counters: dict[str, int] = {}
+        for plan in plans:
+            if plan.kind == "fact":
+                primary = plan.facts[0].fact
+                self.ordinal[plan.id] = counters.get(primary, 0)
+                counters[primary] = self.ordinal[plan.id] + 1
+
+    # ------------------------------------------------------------------ documents
+    def _assignment(self, plan: DocPlan) -> tuple[str, str] | None:
+        if plan.kind == "fact":
+            pool = self.ideas.get(plan.facts[0].fact) or []
+            if not pool:
+                return None
+            return pool[self.ordinal.get(plan.id, plan.index) % len(pool)]
+        if not self.types:
+            return None
+        rng = rng_for(self.seed, plan.id, "llm-background")
+        doc_type = rng.choice(self.types)
+        topic = self.library.topics[plan.topic].name
+        return doc_type, f"an ordinary {doc_type} about {topic}, written by and for people in this world"
+
+    def _document_request(self, plan: DocPlan, doc_type: str, idea: str, attempt: int, truncations: int) -> LLMRequest:
+        rng = rng_for(self.seed, plan.id, "llm-document")
+        words = int(self.options.words * rng.uniform(0.6, 1.4))
+        facts = []
+        for choice in plan.facts:
+            fact = self.spec.fact(choice.fact)
+            if choice.premise:
+                premise = fact.premise(choice.premise)
+                statement = premise.statement or next(surface_forms(premise.phrasings[0]))
+            else:
+                statement = fact.statement
+            facts.append({"id": fact.id, "statement": statement, "explicitness":
+                          "explicit" if choice.explicitness == "split" else choice.explicitness})
+        lo, hi = plan.depth_range
+        target = plan.depth_target if plan.depth_target is not None else (lo + hi) / 2
+        user = self.prompts.render("document", doc_type=doc_type, idea=idea, facts=facts, words=words,
+                                   depth_percent=round(target * 100), depth_min_percent=round(lo * 100),
+                                   depth_max_percent=round(hi * 100))
+        max_tokens = int(self.options.max_tokens * (1.5 ** truncations))
+        return self.request("document", user, attempt, max_tokens)
+
+    def _check(self, plan: DocPlan, parsed) -> Document | str:
+        if isinstance(parsed, str):
+            return parsed
+        planned = {c.fact: c for c in plan.facts}
+        spans = []
+        for fact_id, start, end in parsed.mentions:
+            if fact_id in planned:
+                choice = planned[fact_id]
+                spans.append(Span(fact_id, start, end, choice.explicitness, choice.premise))
+        if plan.kind == "fact":
+            if {s.fact for s in spans} != set(planned):
+                return "missing_marker"
+            first = min(s.start for s in spans) / max(len(parsed.text), 1)
+            lo, hi = plan.depth_range
+            if not lo <= first <= hi:
+                return "depth_out_of_range"
+        elif parsed.mentions:
+            return "leftover_markup"
+        spans.sort(key=lambda s: s.start)
+        title = parsed.text.strip().split("\n", 1)[0].strip("# ").strip()[:200] or None
+        return Document(id=plan.id, text=parsed.text, kind=plan.kind, genre="", topic=plan.topic,
+                        facts=[c.fact for c in plan.facts], spans=spans, title=title)
+
+    def write(self, plans: list[DocPlan]):
+        results: dict[str, Document | Rejection] = {}
+        assigned = {}
+        for plan in plans:
+            assignment = self._assignment(plan)
+            if assignment is None:
+                results[plan.id] = Rejection(plan.id, "no_ideas", "no document type or idea survived brainstorming")
+            else:
+                assigned[plan.id] = (plan, *assignment)
+        state = {pid: [0, 0] for pid in assigned}  # attempt, truncations
+        while state:
+            reqs = {pid: self._document_request(assigned[pid][0], assigned[pid][1], assigned[pid][2], a, t)
+                    for pid, (a, t) in state.items()}
+            answers = self._run(list(reqs.values()))
+            nxt = {}
+            for pid, req in reqs.items():
+                plan, doc_type, idea = assigned[pid]
+                answer = answers[req.key]
+                if isinstance(answer, Failure):
+                    results[pid] = Rejection(pid, answer.reason, answer.detail)
+                    continue
+                outcome = self._check(plan, parse_document(answer["text"], answer["stop_reason"]))
+                if isinstance(outcome, Document):
+                    outcome.genre, outcome.idea = doc_type, idea
+                    results[pid] = outcome
+                elif state[pid][0] < self.options.retries:
+                    nxt[pid] = [state[pid][0] + 1, state[pid][1] + (outcome == "truncated")]
+                else:
+                    results[pid] = Rejection(pid, outcome, f"after {state[pid][0] + 1} attempts")
+            state = nxt
+        if self.options.revise:
+            self._revise(assigned, results)
+        if self.options.classify:
+            self._classify(results)
+        return [results[p.id] for p in plans]
+
+    def _revise(self, assigned, results) -> None:
+        docs = {pid: d for pid, d in results.items() if isinstance(d, Document)}
+        reqs = {}
+        for pid, doc in docs.items():
+            draft = _with_markers(doc)
+            user = self.prompts.render("revise", doc_type=doc.genre, draft=draft)
+            reqs[pid] = self.request("revise", user, 0, int(self.options.max_tokens * 1.5))
+        answers = self._run(list(reqs.values()))
+        for pid, req in reqs.items():
+            answer = answers[req.key]
+            if isinstance(answer, Failure) or answer["stop_reason"] == "max_tokens":
+                continue  # keep the unrevised draft; revision is an improvement, not a requirement
+            body = tagged(answer["text"], "revised_document")
+            if body is None:
+                continue
+            outcome = self._check(assigned[pid][0], parse_document(f"<document>{body}</document>", "end_turn"))
+            if isinstance(outcome, Document):
+                outcome.genre, outcome.idea = docs[pid].genre, docs[pid].idea
+                results[pid] = outcome
+
+    def _classify(self, results) -> None:
+        docs = {pid: d for pid, d in results.items() if isinstance(d, Document)}
+        reqs = {pid: self.request("classify", self.prompts.render("classify", text=d.text), 0, 200)
+                for pid, d in docs.items()}
+        answers = self._run(list(reqs.values()))
+        for pid, req in reqs.items():
+            answer = answers[req.key]
+            verdict = None if isinstance(answer, Failure) else parse_verdict(answer["text"])
+            if verdict is None:
+                results[pid] = Rejection(pid, "classifier_failed", "no verdict", docs[pid])
+                continue
+            for name, reason in CLASSIFIER_REASONS.items():
+                if verdict.get(name):
+                    results[pid] = Rejection(pid, reason, "LLM classifier", docs[pid])
+                    break
+
+    # ------------------------------------------------------------------ accounting
+    def usage_manifest(self) -> dict:
+        return self.usage.as_manifest(self.options.model, batch=self.batch)
+
+    def backend_manifest(self) -> dict:
+        return {"name": self.name, "model": self.options.model, "options": {
+            **self.options.manifest(), "stage_failures": self.stage_failures,
+            "api_errors": dict(self.executor.errors), "cache_hits": self.cache.hits,
+            "ideas_per_fact": {k: len(v) for k, v in self.ideas.items()}}}
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.run_until_complete(self.client.close())
+            self._loop.close()
+            self._loop = None
+        self.cache.close()
+        self.usage.close()
+
+
+def _with_markers(doc: Document) -> str:
+    out, cursor = [], 0
+    for span in doc.spans:
+        out += [doc.text[cursor:span.start], f'<fact id="{span.fact}">', doc.text[span.start:span.end], "</fact>"]
+        cursor = span.end
+    out.append(doc.text[cursor:])
+    return "".join(out)
+
+
+class JournalUsage(Usage):
+    """Usage that survives restarts: every paid response is appended to a journal in the build folder."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self._path = Path(path)
+        if self._path.exists():
+            for line in self._path.read_text().splitlines():
+                try:
+                    Usage.add(self, json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut by a kill
+        self._fh = None
+
+    def add(self, usage: dict) -> None:
+        super().add(usage)
+        if self._fh is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self._path, "a", encoding="utf-8")
+        self._fh.write(json.dumps(usage) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

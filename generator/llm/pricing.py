@@ -1,0 +1,59 @@
+"""What a run costs, from the price table in generator/prices.yaml."""
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass
+from importlib import resources
+
+
+@functools.lru_cache(maxsize=None)
+def price_table() -> dict:
+    import yaml
+
+    return yaml.safe_load(resources.files("generator").joinpath("prices.yaml").read_text())
+
+
+def model_prices(model: str) -> dict:
+    models = price_table()["models"]
+    if model in models:
+        return models[model]
+    # Dated ids ("claude-sonnet-4-5-20250929") share the price of their alias.
+    for name in sorted(models, key=len, reverse=True):
+        if model.startswith(name):
+            return models[name]
+    raise KeyError(f"no price for model {model!r}; add it to generator/prices.yaml")
+
+
+@dataclass
+class Usage:
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    def add(self, usage: dict) -> None:
+        self.requests += 1
+        for name in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+            setattr(self, name, getattr(self, name) + int(usage.get(name) or 0))
+
+    def cost(self, model: str, batch: bool = False) -> float:
+        prices = model_prices(model)
+        mult = price_table()["multipliers"]
+        usd = (self.input_tokens * prices["input"]
+               + self.cache_creation_input_tokens * prices["input"] * mult["cache_write"]
+               + self.cache_read_input_tokens * prices["input"] * mult["cache_read"]
+               + self.output_tokens * prices["output"]) / 1e6
+        return usd * (mult["batch_discount"] if batch else 1.0)
+
+    def input_bill(self, model: str) -> float:
+        """The input side of the bill only (what prompt caching changes)."""
+        prices = model_prices(model)
+        mult = price_table()["multipliers"]
+        return (self.input_tokens + self.cache_creation_input_tokens * mult["cache_write"]
+                + self.cache_read_input_tokens * mult["cache_read"]) * prices["input"] / 1e6
+
+    def as_manifest(self, model: str, batch: bool = False) -> dict:
+        out = asdict(self)
+        out["usd"] = round(self.cost(model, batch), 6)
+        return out
