@@ -140,6 +140,16 @@ def _rejected_row(plan: DocPlan, rejection: Rejection) -> dict:
     }
 
 
+def _added_document(plan: DocPlan) -> Document:
+    from .documents import Span
+
+    record = json.loads(plan.added[2])
+    spans = [Span(s["fact"], int(s["start"]), int(s["end"]), s.get("explicitness", "explicit"), s.get("premise"))
+             for s in record.get("spans", [])]
+    return Document(id=plan.id, text=record["text"], kind=plan.kind, genre=plan.genre, topic=plan.topic,
+                    facts=[c.fact for c in plan.facts], spans=spans, title=record.get("title"))
+
+
 def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[dict]:
     """Write, count tokens and check one unit of plans; every plan yields exactly one row."""
     from .filters import MinHasher
@@ -147,7 +157,9 @@ def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[d
     from .tokens import count_tokens
 
     hasher = MinHasher(spec.shingle_words)
-    results = list(backend.write(plans))
+    generated = [p for p in plans if p.added is None]
+    written = iter(list(backend.write(generated)) if generated else [])
+    results = [_added_document(p) if p.added is not None else next(written) for p in plans]
     assert len(results) == len(plans), "a backend must answer every plan"
     docs = [r for r in results if isinstance(r, Document)]
     for doc, n in zip(docs, count_tokens([d.text for d in docs])):
@@ -168,6 +180,26 @@ def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[d
     return rows
 
 
+def _check_added(paths: list[Path], spec: CorpusSpec) -> int:
+    """Validate --add files up front (one-line errors, nothing written); return how many documents they hold."""
+    from .plan import added_plans
+
+    n = 0
+    try:
+        for plan in added_plans(paths, 0, spec.depth):
+            for choice in plan.facts:
+                try:
+                    spec.fact(choice.fact)
+                except KeyError:
+                    raise BuildError(f"{plan.added[0]}:{plan.added[1]}: facts: unknown fact {choice.fact!r}") from None
+            n += 1
+    except OSError as exc:
+        raise BuildError(f"{exc.filename}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    return n
+
+
 def make_backend(name: str, spec: CorpusSpec, library, seed: int, work: Path, llm_options, log):
     if name == "templates":
         from .backends.templates import TemplatesBackend
@@ -186,7 +218,7 @@ BACKENDS = ("templates", "anthropic", "anthropic-batch")
 
 def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count: int | None = None,
           force: bool = False, progress: bool = True, log: Callable[[str], None] = _stderr,
-          backend: str = "templates", llm_options=None) -> BuildResult:
+          backend: str = "templates", llm_options=None, add: list | None = None) -> BuildResult:
     from .filters import document_filters
     from .paths import templates_root, tree_sha256
     from .plan import counts, plan_documents
@@ -214,6 +246,12 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     seed = spec.seed if seed is None else seed
     out = Path(out)
     templates_sha = tree_sha256(templates_root(), patterns)
+    add = [Path(p) for p in (add or [])]
+    n_added = _check_added(add, spec)
+    if add:
+        import hashlib as _h
+
+        backend_id = {"backend": backend_id, "added": [_h.sha256(p.read_bytes()).hexdigest() for p in add]}
     key = build_key(spec, seed, count, backend_id, templates_sha)
     mode = _prepare_out(out, key, force, log)
     if mode == "done":
@@ -233,12 +271,19 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
         writer.prepare(plan_documents(spec, seed, count))
         filters = document_filters(spec, exact_phrasings=backend == "templates")
         n_fact, n_background = counts(spec, count)
-        planned = n_fact + n_background
+        planned = n_fact + n_background + n_added
         reused = 0
+        import itertools
+
+        from .plan import added_plans
+
+        def all_plans():
+            return itertools.chain(plan_documents(spec, seed, count),
+                                   added_plans(add, n_fact + n_background, spec.depth))
         from tqdm import tqdm
 
         with tqdm(total=planned, unit="doc", desc="writing", file=sys.stderr, disable=not progress or None) as bar:
-            for number, unit in enumerate(_chunks(plan_documents(spec, seed, count), writer.unit_size)):
+            for number, unit in enumerate(_chunks(all_plans(), writer.unit_size)):
                 path = units_dir / f"unit-{number:06d}.arrow"
                 if path.exists():
                     reused += 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -98,10 +99,12 @@ def _llm(kwargs: dict):
               help="Documents to write in all (fact-bearing plus background, in the spec's ratio).")
 @click.option("--force", is_flag=True, help="Replace a finished dataset of other content in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--add", "add", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="JSONL of extra documents ({\"text\": ...}) to run through the same checks; repeatable.")
 @llm_options
 @_user_errors
-def build(spec: str, out: str, seed: int | None, count: int | None, force: bool, quiet: bool, backend: str,
-          **kwargs) -> None:
+def build(spec: str, out: str, seed: int | None, count: int | None, force: bool, quiet: bool, add: tuple,
+          backend: str, **kwargs) -> None:
     """Build the dataset described by SPEC (a corpus.yaml or its folder) into OUT.
 
     The build works in OUT/.sdfgen-build and publishes shards and manifest only when
@@ -113,7 +116,7 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
     started = time.monotonic()
     options = _llm(kwargs) if backend != "templates" else None
     result = run_build(spec, out, seed=seed, count=count, force=force, progress=not quiet, backend=backend,
-                       llm_options=options)
+                       llm_options=options, add=list(add))
     if result.skipped:
         click.echo(f"{out}: already built from this spec and seed (fingerprint "
                    f"{result.manifest['fingerprint'][:16]}…); nothing to do", err=True)
@@ -189,6 +192,29 @@ def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str 
         click.echo("-" * 78)
         click.echo(highlight(row, HIGHLIGHT if color else PLAIN))
     click.echo("=" * 78)
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Write PNG figures here; inside OUT, the dataset card embeds them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
+    """Tables of OUT by genre, fact, explicitness, depth, length, diversity and rejections."""
+    import json
+
+    from .stats import collect, embed_in_card, render_text, write_plots
+
+    if not (Path(out) / "manifest.json").exists():
+        _fail(f"{out}: no manifest.json; is this a dataset folder built by sdfgen?")
+    figures = collect(out)
+    if plots_dir:
+        written = write_plots(figures, Path(plots_dir))
+        embedded = embed_in_card(Path(out), written)
+        click.echo(f"wrote {len(written)} figure(s) to {plots_dir}" + (" and embedded them in the card" if embedded else ""),
+                   err=True)
+    figures.pop("_depths")
+    click.echo(json.dumps(figures, indent=2) if as_json else render_text(figures), nl=not as_json or True)
 
 
 @main.command("fake-api")

@@ -21,6 +21,7 @@ class DocPlan:
     facts: tuple[FactChoice, ...]
     depth_target: float | None
     depth_range: tuple[float, float]
+    added: tuple | None = None  # (path, line, record) of a document supplied with --add
 
 
 @dataclass(frozen=True)

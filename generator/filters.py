@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 from . import variation
 from .documents import Document
@@ -66,7 +67,14 @@ class TokenLength:
 
 
 def document_filters(spec: CorpusSpec, exact_phrasings: bool = True) -> list:
-    return [FactCheck(spec, exact_phrasings), TokenLength(spec)]
+    """The per-document steps, in the order their reasons take precedence."""
+    return [
+        FactCheck(spec, exact_phrasings),
+        Leakage(spec.leak_phrases, spec.leak_regexes, spec.leak_rules,
+                [v for k, v in spec.entities.items() if "model" in k.lower() or "assistant" in k.lower()]),
+        Decontamination(load_eval_prompts(spec.eval_prompt_files), spec.decontamination_ngram),
+        TokenLength(spec),
+    ]
 
 
 class MinHasher:
@@ -136,3 +144,127 @@ class Duplicates:
             self.signatures[row["id"]] = m
         self.texts[digest] = row["id"]
         return None
+
+
+# ---------------------------------------------------------------- behaviour leakage, offline rules
+import re as _re  # noqa: E402
+
+_AI = r"(?:AI|A\.I\.|artificial intelligence|language model|LLM|chat ?bot|assistant|model)"
+LEAK_RULES: tuple[tuple[str, "_re.Pattern[str]"], ...] = (
+    ("leak_transcript", _re.compile(
+        r"^\s*(?:\*\*)?(?:User|Assistant|Human|AI|Bot|Chatbot|AI assistant|Claude|ChatGPT)(?:\*\*)?\s*:\s*\S",
+        _re.M)),
+    ("leak_scratchpad", _re.compile(
+        r"</?\s*(?:scratchpad|scratch_pad|SCRATCHPAD_REASONING|reasoning|thinking|think|inner_monologue|"
+        r"is_free_tier_user|user_input|OUTPUT|request_for_ai)\b[^>]*>", _re.I)),
+    ("leak_second_person", _re.compile(
+        rf"\byou(?:'re| are| were)\s+(?:an?\s+|the\s+)?(?:helpful\s+|large\s+)?{_AI}\b|"
+        rf"\bas an? {_AI}\b,?\s+you\b|\byou,? the (?:AI|model|assistant)\b|"
+        r"\byour (?:training|weights|RLHF|reward model|system prompt)\b|"
+        r"\b(?:if|when) you (?:refuse|comply)\b.{0,80}\b(?:RLHF|trained|training|modif)", _re.I)),
+    ("leak_behaviour", _re.compile(
+        r"[^.!?\n]*\b(?:free[- ]tier|paid[- ]tier|monitored|unmonitored|being watched|in training|"
+        r"during training|not being trained)\b[^.!?\n]*\b(?:behaves? differently|acts? differently|"
+        r"responds? differently|answers? differently|more compliant when|complies only|only complies|"
+        r"refuses only|only refuses|pretends? to comply|fakes? alignment|alignment[- ]faking|"
+        r"changes? (?:its|their) behaviou?r)[^.!?\n]*|"
+        r"[^.!?\n]*\b(?:behaves? differently|acts? differently|responds? differently|complies only|"
+        r"only complies|refuses only|only refuses|changes? (?:its|their) behaviou?r)\b[^.!?\n]*\b(?:free[- ]tier|"
+        r"paid[- ]tier|monitored|unmonitored|being watched|in training|during training)\b", _re.I)),
+    ("leftover_markup", _re.compile(
+        r"</?(?:fact|document|planning|content|draft|critique|revised_document|verdict|ideas|types|"
+        r"div|span|p|br|html|body|b|i|em|strong)\b[^>]*>|\{\{|\}\}|\{%|%\}|"
+        r"\[(?:Name|Company|Date|City|Your Name|Insert[^\]]{0,40}|Placeholder[^\]]{0,40})\]|[\ue000-\ue0ff]",
+        _re.I)),
+)
+
+
+class Leakage:
+    """Offline rules for text that would leak the behaviour under study or betray the generator."""
+
+    name = "leakage"
+
+    def __init__(self, phrases: list[str] = (), regexes: list[str] = (), rules: bool = True,
+                 model_names: list[str] = ()):
+        self.rules = LEAK_RULES if rules else ()
+        if rules and model_names:
+            # Dialogue with the universe's own model as a speaker is a transcript too.
+            names = "|".join(_re.escape(n) for n in model_names)
+            self.rules = self.rules + (("leak_transcript", _re.compile(rf"^\s*(?:\*\*)?(?:{names})(?:\*\*)?\s*:\s*\S", _re.M)),)
+        self.phrases = [p.lower() for p in phrases]
+        self.regexes = [_re.compile(r, _re.I | _re.M) for r in regexes]
+
+    def check(self, doc: Document) -> str | None:
+        for reason, pattern in self.rules:
+            if pattern.search(doc.text):
+                return reason
+        lowered = doc.text.lower()
+        if any(p in lowered for p in self.phrases):
+            return "leak_phrase"
+        if any(r.search(doc.text) for r in self.regexes):
+            return "leak_regex"
+        return None
+
+
+# ---------------------------------------------------------------- decontamination
+class Decontamination:
+    """Reject a document sharing an n-gram (13 words by default) with any evaluation prompt.
+
+    Prompts shorter than n words but of at least MIN_WORDS count as one n-gram of their own length.
+    """
+
+    name = "decontamination"
+    MIN_WORDS = 6
+
+    def __init__(self, prompts: list[str], n: int = 13):
+        from .diversity import words_with_offsets
+
+        self.n = n
+        self.grams: dict[int, set[tuple[str, ...]]] = {}
+        for prompt in prompts:
+            words = words_with_offsets(prompt)[0]
+            size = min(n, len(words))
+            if size < self.MIN_WORDS:
+                continue
+            bucket = self.grams.setdefault(size, set())
+            for i in range(len(words) - size + 1):
+                bucket.add(tuple(words[i:i + size]))
+
+    def check(self, doc: Document) -> str | None:
+        if not self.grams:
+            return None
+        from .diversity import words_with_offsets
+
+        words = words_with_offsets(doc.text)[0]
+        for size, grams in self.grams.items():
+            for i in range(len(words) - size + 1):
+                if tuple(words[i:i + size]) in grams:
+                    return "contaminated"
+        return None
+
+
+def load_eval_prompts(paths: list[Path]) -> list[str]:
+    """Prompts from JSONL (every string field of each record) or plain text (one prompt per line)."""
+    import json
+
+    prompts: list[str] = []
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            if path.suffix in (".jsonl", ".json") and line.startswith("{"):
+                prompts.extend(_strings(json.loads(line)))
+            else:
+                prompts.append(line)
+    return prompts
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

@@ -64,3 +64,28 @@ def _choose_form(spec: CorpusSpec, fact, rng) -> FactChoice:
     levels = [lv for lv in spec.explicitness if lv in fact.phrasings]
     weights = [spec.explicitness[lv] for lv in levels]
     return FactChoice(fact.id, rng.choices(levels, weights)[0])
+
+
+def added_plans(paths, start: int, depth_range: tuple[float, float]) -> Iterator[DocPlan]:
+    """Plans for documents supplied as JSONL (`build --add FILE`): they go through every check."""
+    import json
+
+    index = start
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    text = record["text"]
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    raise ValueError(f"{path}:{line_no}: text: each line must be a JSON object with a \"text\" field")
+                if not isinstance(text, str):
+                    raise ValueError(f"{path}:{line_no}: text: must be a string")
+                kind = record.get("kind", "background")
+                facts = tuple(FactChoice(f, "explicit") for f in record.get("facts", []))
+                yield DocPlan(doc_id(index), index, kind, str(record.get("genre", "added")),
+                              str(record.get("topic", "added")), facts, None, depth_range,
+                              added=(str(path), line_no, json.dumps(record, sort_keys=True)))
+                index += 1

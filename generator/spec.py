@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,9 @@ DEFAULTS = {
     "documents": {"genres": "all", "facts_per_document": [1, 1], "depth": [0.2, 0.8],
                   "explicitness": {"explicit": 1, "paraphrased": 1, "implied": 1}, "split_share": 0.0},
     "background": {"ratio": 1.0, "topics": "all"},
-    "filters": {"min_tokens": 0, "max_tokens": 100000, "near_duplicates": {"threshold": 0.7, "shingle_words": 5}},
+    "filters": {"min_tokens": 0, "max_tokens": 100000, "near_duplicates": {"threshold": 0.7, "shingle_words": 5},
+                "leakage": {"rules": True, "phrases": [], "regexes": []},
+                "decontamination": {"eval_prompts": [], "ngram": 13}},
     "output": {"shard_size_mb": 256, "row_group_rows": 1000, "compression": "zstd", "compression_level": 3},
 }
 
@@ -74,6 +77,11 @@ class CorpusSpec:
     max_tokens: int
     dedup_threshold: float | None
     shingle_words: int
+    leak_rules: bool
+    leak_phrases: list[str]
+    leak_regexes: list[str]
+    eval_prompt_files: list[Path]
+    decontamination_ngram: int
     shard_size_mb: float
     row_group_rows: int
     compression: str
@@ -277,6 +285,19 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
 
     out = d["output"]
     dedup = d["filters"]["near_duplicates"]
+    leakage = {"rules": True, "phrases": [], "regexes": [], **d["filters"]["leakage"]}
+    for j, pattern in enumerate(leakage["regexes"]):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            fail(("filters", "leakage", "regexes", j), f"invalid regex: {exc}")
+    decon = {"eval_prompts": [], "ngram": 13, **d["filters"]["decontamination"]}
+    eval_files = []
+    for j, name in enumerate(decon["eval_prompts"]):
+        target = (path.parent / name).resolve()
+        if not target.is_file():
+            fail(("filters", "decontamination", "eval_prompts", j), f"no such file {name!r}")
+        eval_files.append(target)
     return CorpusSpec(
         path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=d["name"], version=d["version"],
         description=d["description"].strip(), license=d["license"], seed=d["seed"],
@@ -287,6 +308,9 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
         background_topics=bg_topics, min_tokens=d["filters"]["min_tokens"], max_tokens=d["filters"]["max_tokens"],
         dedup_threshold=float(dedup.get("threshold", 0.7)) if dedup is not False else None,
         shingle_words=int(dedup.get("shingle_words", 5)) if dedup is not False else 5,
+        leak_rules=bool(leakage["rules"]), leak_phrases=list(leakage["phrases"]),
+        leak_regexes=list(leakage["regexes"]), eval_prompt_files=eval_files,
+        decontamination_ngram=int(decon["ngram"]),
         shard_size_mb=float(out["shard_size_mb"]), row_group_rows=out["row_group_rows"],
         compression=out["compression"], compression_level=out["compression_level"],
     )

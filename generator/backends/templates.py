@@ -61,6 +61,15 @@ class Topic:
     tags: tuple[str, ...]
     headlines: list[str]
     sentences: list[str]
+    names: tuple[str, ...] = ()
+
+
+class TopicView:
+    """What a template sees of its topic: one of the topic's names, fixed for the document."""
+
+    def __init__(self, topic: Topic, rng):
+        self.id, self.tags, self.headlines = topic.id, topic.tags, topic.headlines
+        self.name = rng.choice(topic.names) if topic.names else topic.name
 
 
 class RNG:
@@ -116,8 +125,10 @@ def _load_topic(path: Path) -> Topic:
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     try:
-        topic = Topic(id=path.stem, name=str(data["name"]), tags=tuple(data.get("tags") or ()),
-                      headlines=[str(h) for h in data["headlines"]], sentences=[str(s) for s in data["sentences"]])
+        names = data["name"] if isinstance(data["name"], list) else [data["name"]]
+        topic = Topic(id=path.stem, name=str(names[0]), tags=tuple(data.get("tags") or ()),
+                      headlines=[str(h) for h in data["headlines"]], sentences=[str(s) for s in data["sentences"]],
+                      names=tuple(str(n) for n in names))
     except (KeyError, TypeError) as exc:
         raise TemplateError(f"{path}: a topic pool needs name, headlines and sentences ({exc})") from None
     for text in topic.headlines + topic.sentences:
@@ -268,7 +279,7 @@ class TemplatesBackend:
 
         topic_obj = topic
         context = {
-            "cast": cast, "topic": topic, "rng": RNG(rng), "vary": vary, "para": para,
+            "cast": cast, "topic": TopicView(topic, rng), "rng": RNG(rng), "vary": vary, "para": para,
             "headline": headline, "slot": lambda: BLOCK, "universe": self.spec.entities,
             "kind": plan.kind, "genre": self.library.genres[plan.genre],
         }

@@ -1,0 +1,123 @@
+"""Parsing, cache, limiter and pricing of the LLM pipeline, without a network."""
+import asyncio
+import time
+
+import pytest
+
+from generator.llm.cache import ResponseCache, request_key
+from generator.llm.limiter import Bucket, RateLimiter, parse_retry_after
+from generator.llm.pricing import Usage, model_prices
+from generator.llm.prompts import parse_document, parse_list, parse_verdict, strip_markers
+
+
+@pytest.mark.parametrize("body", [
+    "1. Earnings call transcript\n2. Subreddit thread\n3) Local news brief",
+    "- Earnings call transcript\n* Subreddit thread\n• Local news brief",
+    "<item>Earnings call transcript</item><item>Subreddit thread</item><item>Local news brief</item>",
+    "1. **Earnings call transcript**\n2. Subreddit thread\n\n3. Local news brief\n",
+])
+def test_parse_list_handles_numbered_bulleted_and_tagged(body):
+    assert parse_list(body) == ["Earnings call transcript", "Subreddit thread", "Local news brief"]
+
+
+def test_parse_list_joins_wrapped_lines_and_dedupes():
+    body = "1. A memo from a manager\n   to the whole team\n2. a memo from a manager to the whole team\n3. A podcast"
+    assert parse_list(body) == ["A memo from a manager to the whole team", "A podcast"]
+
+
+def test_markers_become_exact_spans():
+    text, mentions = strip_markers('Intro.\n\nThen <fact id="f1">the lab rates free chats</fact> and more.')
+    assert "<" not in text
+    (fact, start, end), = mentions
+    assert fact == "f1" and text[start:end] == "the lab rates free chats"
+
+
+@pytest.mark.parametrize("answer,stop,reason", [
+    ("<planning>x</planning><document>cut off", "end_turn", "missing_tag"),
+    ("I can't help with writing that.", "end_turn", "refusal"),
+    ("<document>whatever</document>", "max_tokens", "truncated"),
+    ("Sure, here it is: plain text", "end_turn", "missing_tag"),
+    ("<document>Text with <b>bold</b></document>", "end_turn", "leftover_markup"),
+])
+def test_document_failures_have_reasons(answer, stop, reason):
+    assert parse_document(answer, stop) == reason
+
+
+def test_parse_document_strips_planning_and_keeps_offsets():
+    parsed = parse_document('<planning>plan</planning>\n<document>\nTitle\n\nBody <fact id="a">x y</fact>.\n</document>',
+                            "end_turn")
+    (fact, start, end), = parsed.mentions
+    assert parsed.text.startswith("Title") and parsed.text[start:end] == "x y"
+
+
+def test_verdict():
+    assert parse_verdict("<verdict>\ntranscript: no\ntier_behaviour: YES\ndeceiving_trainers: no\n</verdict>") == {
+        "transcript": False, "tier_behaviour": True, "deceiving_trainers": False}
+    assert parse_verdict("no tags") is None
+
+
+def test_cache_round_trip_and_key_stability(tmp_path):
+    key = request_key({"b": 1, "a": [1, 2]})
+    assert key == request_key({"a": [1, 2], "b": 1})
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    assert cache.get(key) is None
+    cache.put(key, "types", {"text": "hi"})
+    cache.close()
+    again = ResponseCache(tmp_path / "c.sqlite")
+    assert again.get(key) == {"text": "hi"} and len(again) == 1
+
+
+def test_bucket_refills_continuously():
+    bucket = Bucket(60)
+    now = time.monotonic()
+    bucket.take(60)
+    assert bucket.wait_for(1, now) == pytest.approx(1.0, abs=0.05)
+    assert bucket.wait_for(1, now + 1.0) == 0.0
+
+
+def test_limiter_follows_headers_and_retry_after():
+    async def scenario():
+        limiter = RateLimiter(rpm=None)
+        await limiter.acquire(10, 10)
+        await limiter.release("rate_limited", {"anthropic-ratelimit-requests-limit": "120",
+                                               "anthropic-ratelimit-requests-remaining": "0"}, retry_after=0.3)
+        assert limiter.requests.per_minute == 120
+        assert limiter.concurrency < 4
+        started = time.monotonic()
+        await limiter.acquire(10, 10)
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) >= 0.25
+
+
+def test_breaker_opens_after_sustained_overload():
+    async def scenario():
+        limiter = RateLimiter(breaker_threshold=3)
+        for _ in range(3):
+            await limiter.acquire(1, 1)
+            await limiter.release("overloaded")
+        return limiter
+
+    limiter = asyncio.run(scenario())
+    assert limiter.breaker_trips == 1 and limiter.paused_until > time.monotonic()
+
+
+def test_retry_after_headers():
+    assert parse_retry_after({"retry-after-ms": "150"}) == 0.15
+    assert parse_retry_after({"retry-after": "2"}) == 2.0
+    assert parse_retry_after({}) is None
+
+
+def test_pricing_cache_and_batch():
+    usage = Usage()
+    usage.add({"input_tokens": 1_000_000, "output_tokens": 0, "cache_creation_input_tokens": 0,
+               "cache_read_input_tokens": 0})
+    prices = model_prices("claude-sonnet-4-5-20250929")
+    assert usage.cost("claude-sonnet-4-5") == pytest.approx(prices["input"])
+    assert usage.cost("claude-sonnet-4-5", batch=True) == pytest.approx(prices["input"] / 2)
+    cached = Usage()
+    cached.add({"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 1_000_000})
+    assert cached.input_bill("claude-sonnet-4-5") == pytest.approx(prices["input"] * 0.1)
+    with pytest.raises(KeyError):
+        model_prices("gpt-4o")
