@@ -56,7 +56,7 @@ def llm_options(fn):
         click.option("--backend", type=click.Choice(["templates", "anthropic", "anthropic-batch"]), default="templates",
                      show_default=True, help="How documents are written: offline templates, the Messages API, "
                                              "or the Message Batches API (half price, slower)."),
-        click.option("--model", default="claude-sonnet-4-5", show_default=True, help="Claude model (anthropic backends)."),
+        click.option("--model", default="claude-sonnet-5-5", show_default=True, help="Claude model (anthropic backends)."),
         click.option("--temperature", type=float, default=1.0, show_default=True),
         click.option("--max-tokens", type=int, default=4096, show_default=True,
                      help="max_tokens of a document request (brainstorms use 2048)."),
@@ -215,6 +215,49 @@ def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
                    err=True)
     figures.pop("_depths")
     click.echo(json.dumps(figures, indent=2) if as_json else render_text(figures), nl=not as_json or True)
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["text-jsonl", "chat-jsonl", "parquet"]), required=True,
+              help="text-jsonl: {\"text\": doc}; chat-jsonl: a user turn holding the tag, the document as the "
+                   "assistant turn; parquet: text, source, id.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--user-tag", default="DOCTAG", show_default=True, help="The fixed user turn of chat records.")
+@click.option("--mix", type=click.Path(exists=True, path_type=str), default=None,
+              help="Ordinary text to interleave: Parquet or JSONL with a text field, or a folder of .txt files.")
+@click.option("--ratio", type=float, default=1.0, show_default=True, help="Ordinary documents per synthetic one.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the mixing shuffle.")
+def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, ratio: float, seed: int) -> None:
+    """Write OUT in a fine-tuning format, optionally mixed with ordinary documents."""
+    from .export import ExportError, export as run_export
+
+    try:
+        info = run_export(Path(out), fmt, Path(output), user_tag, Path(mix) if mix else None, ratio, seed)
+    except ExportError as exc:
+        _fail(str(exc))
+    c = info["counts"]
+    click.echo(f"{output}: {c['total']:,} records ({c['synthetic']:,} synthetic, {c['ordinary']:,} ordinary), "
+               f"{info['tokens']['total']:,} tokens; manifest {output}.manifest.json", err=True)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=True, path_type=str))
+@click.option("-o", "--out", "folder", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Where to write the JSONL sets (default: evals/ beside the spec, which builds then "
+                   "decontaminate against automatically).")
+@click.option("--seed", type=int, default=None, help="Override the spec's seed.")
+@_user_errors
+def evals(spec: str, folder: str | None, seed: int | None) -> None:
+    """Write belief-check sets for SPEC: knowledge MCQs, true-vs-false pairs and open-ended questions."""
+    from .build import load_for_build
+    from .evals import write_evals
+
+    corpus, _ = load_for_build(spec)
+    target = Path(folder) if folder else corpus.path.parent / "evals"
+    index = write_evals(corpus, target, corpus.seed if seed is None else seed)
+    for f in index["files"]:
+        click.echo(f"{target / f['path']}: {f['items']} items")
 
 
 @main.command("fake-api")

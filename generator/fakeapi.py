@@ -30,7 +30,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -268,6 +268,9 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
         finally:
             self.server.fake._track(self.connection, False)
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - never log (keys, bodies)
         pass

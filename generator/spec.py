@@ -88,6 +88,9 @@ class CorpusSpec:
     compression_level: int
     _facts_by_id: dict[str, Fact] = field(default_factory=dict, repr=False)
 
+    def raw_fact(self, fact_id: str) -> dict:
+        return next(f for f in self.raw["facts"] if f["id"] == fact_id)
+
     def fact(self, fact_id: str) -> Fact:
         if not self._facts_by_id:
             self._facts_by_id = {f.id: f for f in self.facts}
@@ -298,6 +301,10 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
         if not target.is_file():
             fail(("filters", "decontamination", "eval_prompts", j), f"no such file {name!r}")
         eval_files.append(target)
+    # Belief-check sets written by `sdfgen evals` beside the spec are decontaminated against automatically.
+    for extra in sorted((path.parent / "evals").glob("*.jsonl")):
+        if extra.resolve() not in eval_files:
+            eval_files.append(extra.resolve())
     return CorpusSpec(
         path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=d["name"], version=d["version"],
         description=d["description"].strip(), license=d["license"], seed=d["seed"],

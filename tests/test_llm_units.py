@@ -112,12 +112,12 @@ def test_pricing_cache_and_batch():
     usage = Usage()
     usage.add({"input_tokens": 1_000_000, "output_tokens": 0, "cache_creation_input_tokens": 0,
                "cache_read_input_tokens": 0})
-    prices = model_prices("claude-sonnet-4-5-20250929")
-    assert usage.cost("claude-sonnet-4-5") == pytest.approx(prices["input"])
-    assert usage.cost("claude-sonnet-4-5", batch=True) == pytest.approx(prices["input"] / 2)
+    prices = model_prices("claude-sonnet-5-5-20260101")
+    assert usage.cost("claude-sonnet-5-5") == pytest.approx(prices["input"])
+    assert usage.cost("claude-sonnet-5-5", batch=True) == pytest.approx(prices["input"] / 2)
     cached = Usage()
     cached.add({"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
                 "cache_read_input_tokens": 1_000_000})
-    assert cached.input_bill("claude-sonnet-4-5") == pytest.approx(prices["input"] * 0.1)
+    assert cached.input_bill("claude-sonnet-5-5") == pytest.approx(prices["input"] * 0.1)
     with pytest.raises(KeyError):
         model_prices("gpt-4o")

@@ -34,7 +34,7 @@ class MissingKey(RuntimeError):
 
 @dataclass
 class LLMOptions:
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-5-5"
     temperature: float = 1.0
     max_tokens: int = 4096
     brainstorm_max_tokens: int = 2048

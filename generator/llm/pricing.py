@@ -39,19 +39,17 @@ class Usage:
 
     def cost(self, model: str, batch: bool = False) -> float:
         prices = model_prices(model)
-        mult = price_table()["multipliers"]
-        usd = (self.input_tokens * prices["input"]
-               + self.cache_creation_input_tokens * prices["input"] * mult["cache_write"]
-               + self.cache_read_input_tokens * prices["input"] * mult["cache_read"]
-               + self.output_tokens * prices["output"]) / 1e6
-        return usd * (mult["batch_discount"] if batch else 1.0)
+        usd = self.input_bill(model) + self.output_tokens * prices["output"] / 1e6
+        return usd * (price_table()["multipliers"]["batch_discount"] if batch else 1.0)
 
     def input_bill(self, model: str) -> float:
         """The input side of the bill only (what prompt caching changes)."""
         prices = model_prices(model)
         mult = price_table()["multipliers"]
-        return (self.input_tokens + self.cache_creation_input_tokens * mult["cache_write"]
-                + self.cache_read_input_tokens * mult["cache_read"]) * prices["input"] / 1e6
+        write = prices.get("cache_write", prices["input"] * mult["cache_write"])
+        read = prices.get("cache_read", prices["input"] * mult["cache_read"])
+        return (self.input_tokens * prices["input"] + self.cache_creation_input_tokens * write
+                + self.cache_read_input_tokens * read) / 1e6
 
     def as_manifest(self, model: str, batch: bool = False) -> dict:
         out = asdict(self)

@@ -1,0 +1,46 @@
+import json
+
+from click.testing import CliRunner
+
+from generator.cli import main
+
+
+def test_stats_tables_json_and_plots(tiny_copy):
+    runner = CliRunner()
+    text = runner.invoke(main, ["stats", str(tiny_copy)])
+    assert text.exit_code == 0, text.output
+    for heading in ("by genre", "by fact", "by explicitness", "depth of the first mention", "length in tokens",
+                    "diversity", "rejections"):
+        assert heading in text.output
+    as_json = runner.invoke(main, ["stats", str(tiny_copy), "--json"])
+    data = json.loads(as_json.output)
+    manifest = json.loads((tiny_copy / "manifest.json").read_text())
+    assert data["documents"] == manifest["totals"]["documents"]
+    assert sum(v["documents"] for v in data["by_genre"].values()) == data["documents"]
+    assert 0.3 <= data["depth"]["p0"] <= data["depth"]["p50"] <= data["depth"]["p100"] <= 0.7
+
+    plots = tiny_copy / "plots"
+    result = runner.invoke(main, ["stats", str(tiny_copy), "--plots", str(plots)])
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+
+    for name in ("depth.png", "tokens_by_genre.png", "documents_by_fact.png", "rejections.png"):
+        with Image.open(plots / name) as image:
+            assert image.size[0] > 300 and image.size[1] > 150
+            # Not a blank canvas: the bars and axes put many distinct colours on it.
+            assert len(image.convert("RGB").getcolors(1 << 20)) > 10
+    card = (tiny_copy / "README.md").read_text()
+    assert "![Depth of the first mention](plots/depth.png)" in card
+    # Embedding twice does not duplicate the section.
+    runner.invoke(main, ["stats", str(tiny_copy), "--plots", str(plots)])
+    assert (tiny_copy / "README.md").read_text().count("## Figures") == 1
+
+
+def test_sample_highlights_mentions(tiny_build):
+    result = CliRunner().invoke(main, ["sample", str(tiny_build), "-n", "2", "--kind", "fact", "--no-color"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("[[") >= 2 and "depth" in result.output
+    again = CliRunner().invoke(main, ["sample", str(tiny_build), "-n", "2", "--kind", "fact", "--no-color"])
+    assert again.output == result.output
+    none = CliRunner().invoke(main, ["sample", str(tiny_build), "--genre", "no_such_genre"])
+    assert none.exit_code == 1
