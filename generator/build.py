@@ -386,6 +386,8 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
         "rejections": sorted_counts(rejections),
         "diversity": diversity.result(duplicates.counts["near_duplicate"] + duplicates.counts["exact_duplicate"],
                                       considered),
+        "decontamination": {"ngram": spec.decontamination_ngram, "files": [
+            {"path": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in spec.eval_prompt_files]},
         "usage": backend.usage_manifest(),
         "parent_fingerprint": None,
         "writer": {"pyarrow": pa.__version__, "compression": spec.compression,
@@ -396,6 +398,8 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
     assert manifest["totals"]["documents"] + manifest["totals"]["rejected"] == planned, "a document went missing"
     validate_manifest(manifest)
     write_card(staging / "README.md", spec, manifest)
+    # The exact spec travels with the data, so a dataset folder (or Hub repo) can be rebuilt on its own.
+    (staging / "corpus.yaml").write_bytes(spec.path.read_bytes())
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     _publish(staging, out, work)
     return manifest
@@ -414,10 +418,10 @@ def _publish(staging: Path, out: Path, work: Path) -> None:
     trash.mkdir(exist_ok=True)
     if (out / "manifest.json").exists():
         os.replace(out / "manifest.json", trash / "manifest.json")
-    for name in ("data", "rejected", "README.md"):
+    for name in ("data", "rejected", "README.md", "corpus.yaml"):
         if (out / name).exists():
             os.replace(out / name, trash / name)
-    for name in ("data", "rejected", "README.md"):
+    for name in ("data", "rejected", "README.md", "corpus.yaml"):
         if (staging / name).exists():
             os.replace(staging / name, out / name)
     os.replace(staging / "manifest.json", out / "manifest.json")

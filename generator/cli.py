@@ -57,7 +57,8 @@ def llm_options(fn):
                      show_default=True, help="How documents are written: offline templates, the Messages API, "
                                              "or the Message Batches API (half price, slower)."),
         click.option("--model", default="claude-sonnet-5-5", show_default=True, help="Claude model (anthropic backends)."),
-        click.option("--temperature", type=float, default=1.0, show_default=True),
+        click.option("--temperature", type=float, default=None,
+                     help="Sampling temperature, for models that take one (default: the API's own)."),
         click.option("--max-tokens", type=int, default=4096, show_default=True,
                      help="max_tokens of a document request (brainstorms use 2048)."),
         click.option("--types-per-fact", type=int, default=10, show_default=True),
@@ -258,6 +259,76 @@ def evals(spec: str, folder: str | None, seed: int | None) -> None:
     index = write_evals(corpus, target, corpus.seed if seed is None else seed)
     for f in index["files"]:
         click.echo(f"{target / f['path']}: {f['items']} items")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("--manifests", "root", type=click.Path(file_okay=False, path_type=str), default="manifests",
+              show_default=True, help="Folder of lock files (manifests/<name>/<version>.json).")
+def release(out: str, root: str) -> None:
+    """Record OUT as a released version: a lock file with its manifest, spec and parent."""
+    from .release import ReleaseError, release as run_release
+
+    try:
+        path, created = run_release(Path(out), Path(root))
+    except ReleaseError as exc:
+        _fail(str(exc))
+    click.echo(f"{path}: {'recorded' if created else 'already recorded with the same content'}")
+
+
+@main.command()
+@click.argument("a", type=click.Path(exists=True, path_type=str))
+@click.argument("b", type=click.Path(exists=True, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def diff(a: str, b: str, as_json: bool) -> None:
+    """Differences between two versions (dataset folders or lock files): documents by id, tokens, genres, spec."""
+    import json
+
+    from .release import diff as run_diff, render_diff
+
+    result = run_diff(Path(a), Path(b))
+    click.echo(json.dumps(result, indent=2) if as_json else render_diff(result))
+
+
+@main.command()
+@click.argument("lock", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=str))
+@click.option("--force", is_flag=True, help="Replace a finished dataset of other content in OUT.")
+@_user_errors
+def rebuild(lock: str, out: str, force: bool) -> None:
+    """Rebuild a released version from its lock file and prove it by fingerprint (exit 1 if it differs)."""
+    from .release import ReleaseError, rebuild as run_rebuild
+
+    try:
+        manifest, same = run_rebuild(Path(lock), Path(out), force=force)
+    except ReleaseError as exc:
+        _fail(str(exc))
+    if not same:
+        _fail(f"{out}: fingerprint {manifest['fingerprint'][:16]}… differs from the release; check the sdfgen, "
+              f"template and pyarrow versions (this build: sdfgen {manifest['generator']['version']}, pyarrow "
+              f"{manifest['writer']['pyarrow']})", code=1)
+    click.echo(f"{out}: reproduces {Path(lock).name} (fingerprint {manifest['fingerprint']})")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("--repo-id", required=True, help="ORG/NAME of the dataset repo (created if needed).")
+@click.option("--private", is_flag=True, help="Create the repo private.")
+@click.option("--branch", default=None, help="Commit to this branch instead of main.")
+@click.option("--endpoint", default=None, help="Hub URL (default HF_ENDPOINT or huggingface.co).")
+def push(out: str, repo_id: str, private: bool, branch: str | None, endpoint: str | None) -> None:
+    """Publish OUT to the Hub in one commit (card, data, manifest, spec) and tag it with the version.
+
+    The token comes from HF_TOKEN or your saved login; it is never written anywhere.
+    """
+    from .hub import HubError, push as run_push
+
+    try:
+        result = run_push(Path(out), repo_id, private=private, branch=branch, endpoint=endpoint,
+                          log=lambda m: click.echo(m, err=True))
+    except HubError as exc:
+        _fail(str(exc))
+    click.echo(f"{repo_id}: {result['files']} files in commit {result['commit'][:12]}, tagged {result['tag']}")
 
 
 @main.command("fake-api")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import hmac
 import json
 import math
 import random
@@ -70,6 +71,7 @@ class FakeConfig:
     p_batch_expired: float = 0.0  # per batch request: expired
     min_cache_tokens: int = 1024  # shortest cacheable prefix
     answers: str = "templates"  # "templates": sentences from the topic pools; "plain": built-in sentences
+    api_key: str | None = None  # when set, only this key is accepted (401 otherwise)
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,12 +503,14 @@ class FakeAnthropicServer:
                 return self._batch_cancel(rest[0], h)
         raise ApiError(404, "not_found_error", f"Not found: {method} {path}")
 
-    @staticmethod
-    def _authorised(h: _Handler) -> bool:
-        if (h.headers.get("x-api-key") or "").strip():
-            return True
+    def _authorised(self, h: _Handler) -> bool:
+        given = (h.headers.get("x-api-key") or "").strip()
         auth = h.headers.get("Authorization") or ""
-        return auth[:7].lower() == "bearer " and bool(auth[7:].strip())
+        if not given and auth[:7].lower() == "bearer ":
+            given = auth[7:].strip()
+        if not given:
+            return False
+        return self.config.api_key is None or hmac.compare_digest(given, self.config.api_key)
 
     def _inject_faults(self) -> None:
         """Latency and random failures, drawn from the seeded generator in a fixed number of draws."""

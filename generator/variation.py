@@ -47,6 +47,13 @@ def tidy(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def tidy_inline(text: str) -> str:
+    """Like tidy, but keeps outer spaces (a template may glue `vary("... that ") ~ mention`) and drops the
+    space an empty alternative leaves before punctuation ("patience {on this|}." -> "patience.")."""
+    text = re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)
+    return re.sub(r"(?<=\w) +(?=[.,;:!?](?:\s|$))", "", text)
+
+
 def surface_forms(text: str) -> Iterator[str]:
     """Every tidy string `text` can expand to (alternatives only, no variables)."""
     parts = BRACE.split(text)

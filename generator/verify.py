@@ -43,6 +43,12 @@ def verify_dataset(out: Path | str) -> Verification:
         for path in sorted((out / folder).glob("*")) if (out / folder).is_dir() else []:
             if path.resolve() not in listed:
                 result.problems.append(f"{path.relative_to(out)}: not listed in the manifest")
+    spec_copy = out / "corpus.yaml"
+    if spec_copy.exists():
+        if sha256_file(spec_copy) != manifest["spec"]["sha256"]:
+            result.problems.append("corpus.yaml: does not match the spec sha256 in the manifest")
+        else:
+            result.checked.append("corpus.yaml")
     expected = fingerprint(manifest["spec"]["sha256"], [s["sha256"] for s in manifest.get("shards", [])],
                            manifest["tokenizer"])
     if expected != manifest.get("fingerprint"):

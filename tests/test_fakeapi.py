@@ -33,7 +33,8 @@ def render(stage: str, **values) -> str:
 def document_prompt(facts=FACTS, words=300, depth=40) -> str:
     return render("document", doc_type="local newspaper feature", idea="A profile of a family bakery in Leeds.",
                   facts=facts, depth_percent=depth, depth_min_percent=depth - 15, depth_max_percent=depth + 15,
-                  words=words)
+                  words=words, setting={"author": "Ann Lee", "role": "baker", "city": "Leeds", "month": "May",
+                                        "year": "2024", "other": "Tom Hale"})
 
 
 def user(text: str) -> list[dict]:

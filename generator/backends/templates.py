@@ -254,7 +254,7 @@ class TemplatesBackend:
         used: set[tuple[str, int]] = set()
 
         def vary(text: str) -> str:
-            return variation.tidy(variation.expand(str(text), rng.choice, variables))
+            return variation.tidy_inline(variation.expand(str(text), rng.choice, variables))
 
         side_topics = self._side_topics(topic, rng)
 
@@ -271,7 +271,7 @@ class TemplatesBackend:
                 fresh = list(range(len(pool.sentences)))
             picks = rng.sample(fresh, min(n, len(fresh)))
             used.update((pool.id, i) for i in picks)
-            return " ".join(INLINE + vary(pool.sentences[i]) for i in picks)
+            return " ".join(INLINE + vary(pool.sentences[i]).strip() for i in picks)
 
         def headline(topic: str | None = None) -> str:
             pool = self.library.topics[topic] if topic else topic_obj

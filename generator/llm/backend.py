@@ -14,6 +14,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..cast import Cast
 from ..documents import Document, DocPlan, Rejection, Span
 from ..seeding import rng_for
 from ..variation import surface_forms
@@ -24,6 +25,18 @@ from .pricing import Usage
 from .prompts import PromptLibrary, parse_document, parse_list, parse_verdict, tagged
 
 CONTENT_REASONS = ("truncated", "refusal", "missing_tag", "missing_marker", "depth_out_of_range", "leftover_markup")
+# A retry says what went wrong, which helps the model and makes every attempt a distinct request:
+# the cache and the "never send a succeeded request twice" promise both rest on that.
+RETRY_NOTES = {
+    "truncated": "The previous draft ran out of room before it ended; keep this one shorter so it is complete.",
+    "refusal": "This is an ordinary piece of fiction-world writing for a research corpus; please write it.",
+    "missing_tag": "Put the finished document between <document> and </document>, both tags present.",
+    "missing_marker": "Wrap every mention of each listed fact in <fact id=\"...\">...</fact> tags.",
+    "depth_out_of_range": "The previous draft placed the first fact mention outside the required part of the "
+                          "document; move it to the position asked for.",
+    "leftover_markup": "Use no markup other than the <fact> tags inside the document.",
+    "empty": "The previous answer had no usable list; answer with the list inside the tags.",
+}
 CLASSIFIER_REASONS = {"transcript": "llm_transcript", "tier_behaviour": "llm_tier_behaviour",
                       "deceiving_trainers": "llm_deceiving_trainers"}
 
@@ -35,7 +48,7 @@ class MissingKey(RuntimeError):
 @dataclass
 class LLMOptions:
     model: str = "claude-sonnet-5-5"
-    temperature: float = 1.0
+    temperature: float | None = None  # None: the API's own sampling (current models take no temperature)
     max_tokens: int = 4096
     brainstorm_max_tokens: int = 2048
     types_per_fact: int = 10
@@ -109,10 +122,12 @@ class AnthropicBackend:
     # ------------------------------------------------------------------ requests
     def request(self, stage: str, user: str, sample: int, max_tokens: int) -> LLMRequest:
         params = {
-            "model": self.options.model, "max_tokens": int(max_tokens), "temperature": self.options.temperature,
+            "model": self.options.model, "max_tokens": int(max_tokens),
             "system": [{"type": "text", "text": self.system_text, "cache_control": {"type": "ephemeral"}}],
             "messages": [{"role": "user", "content": user}],
         }
+        if self.options.temperature is not None:
+            params["temperature"] = self.options.temperature
         key = request_key({"endpoint": self.endpoint, "params": params, "stage": stage,
                            "template_version": self.prompts.versions.get(stage, "0"), "sample": sample})
         return LLMRequest(stage, key, params)
@@ -132,7 +147,8 @@ class AnthropicBackend:
         types_by_fact: dict[str, list[str]] = {}
         pending = {f.id: 0 for f in self.spec.facts}
         while pending:
-            reqs = {fid: self.request("types", self.prompts.render("types", n=o.types_per_fact, fact=self.spec.fact(fid)),
+            reqs = {fid: self.request("types", _with_note(self.prompts.render("types", n=o.types_per_fact,
+                                                                               fact=self.spec.fact(fid)), sample, "empty"),
                                       sample, o.brainstorm_max_tokens) for fid, sample in pending.items()}
             answers = self._run(list(reqs.values()))
             nxt = {}
@@ -150,9 +166,9 @@ class AnthropicBackend:
         pairs = {(fid, t): 0 for fid, ts in types_by_fact.items() for t in ts}
         ideas: dict[tuple[str, str], list[str]] = {}
         while pairs:
-            reqs = {pair: self.request("ideas", self.prompts.render("ideas", n=o.ideas_per_type, doc_type=pair[1],
-                                                                    fact=self.spec.fact(pair[0])),
-                                       sample, o.brainstorm_max_tokens) for pair, sample in pairs.items()}
+            reqs = {pair: self.request("ideas", _with_note(self.prompts.render(
+                "ideas", n=o.ideas_per_type, doc_type=pair[1], fact=self.spec.fact(pair[0])), sample, "empty"),
+                sample, o.brainstorm_max_tokens) for pair, sample in pairs.items()}
             answers = self._run(list(reqs.values()))
             nxt = {}
             for pair, req in reqs.items():
@@ -192,7 +208,8 @@ class AnthropicBackend:
         topic = self.library.topics[plan.topic].name
         return doc_type, f"an ordinary {doc_type} about {topic}, written by and for people in this world"
 
-    def _document_request(self, plan: DocPlan, doc_type: str, idea: str, attempt: int, truncations: int) -> LLMRequest:
+    def _document_request(self, plan: DocPlan, doc_type: str, idea: str, attempt: int, truncations: int,
+                          last_reason: str | None = None) -> LLMRequest:
         rng = rng_for(self.seed, plan.id, "llm-document")
         words = int(self.options.words * rng.uniform(0.6, 1.4))
         facts = []
@@ -207,11 +224,14 @@ class AnthropicBackend:
                           "explicit" if choice.explicitness == "split" else choice.explicitness})
         lo, hi = plan.depth_range
         target = plan.depth_target if plan.depth_target is not None else (lo + hi) / 2
-        user = self.prompts.render("document", doc_type=doc_type, idea=idea, facts=facts, words=words,
+        cast = Cast(self.seed, plan.id)
+        setting = {"author": cast.author.name, "role": cast.author.title.lower(), "city": cast.city,
+                   "month": cast.month, "year": cast.year, "other": cast.people[1].name}
+        user = self.prompts.render("document", doc_type=doc_type, idea=idea, facts=facts, words=words, setting=setting,
                                    depth_percent=round(target * 100), depth_min_percent=round(lo * 100),
                                    depth_max_percent=round(hi * 100))
         max_tokens = int(self.options.max_tokens * (1.5 ** truncations))
-        return self.request("document", user, attempt, max_tokens)
+        return self.request("document", _with_note(user, attempt, last_reason), attempt, max_tokens)
 
     def _check(self, plan: DocPlan, parsed) -> Document | str:
         if isinstance(parsed, str):
@@ -245,10 +265,10 @@ class AnthropicBackend:
                 results[plan.id] = Rejection(plan.id, "no_ideas", "no document type or idea survived brainstorming")
             else:
                 assigned[plan.id] = (plan, *assignment)
-        state = {pid: [0, 0] for pid in assigned}  # attempt, truncations
+        state = {pid: [0, 0, None] for pid in assigned}  # attempt, truncations, last reason
         while state:
-            reqs = {pid: self._document_request(assigned[pid][0], assigned[pid][1], assigned[pid][2], a, t)
-                    for pid, (a, t) in state.items()}
+            reqs = {pid: self._document_request(assigned[pid][0], assigned[pid][1], assigned[pid][2], a, t, why)
+                    for pid, (a, t, why) in state.items()}
             answers = self._run(list(reqs.values()))
             nxt = {}
             for pid, req in reqs.items():
@@ -262,7 +282,7 @@ class AnthropicBackend:
                     outcome.genre, outcome.idea = doc_type, idea
                     results[pid] = outcome
                 elif state[pid][0] < self.options.retries:
-                    nxt[pid] = [state[pid][0] + 1, state[pid][1] + (outcome == "truncated")]
+                    nxt[pid] = [state[pid][0] + 1, state[pid][1] + (outcome == "truncated"), outcome]
                 else:
                     results[pid] = Rejection(pid, outcome, f"after {state[pid][0] + 1} attempts")
             state = nxt
@@ -325,6 +345,12 @@ class AnthropicBackend:
             self._loop = None
         self.cache.close()
         self.usage.close()
+
+
+def _with_note(user: str, attempt: int, reason: str | None) -> str:
+    if attempt == 0 or not reason:
+        return user
+    return f"{user}\n\n(Attempt {attempt + 1}. {RETRY_NOTES.get(reason, '')})"
 
 
 def _with_markers(doc: Document) -> str:

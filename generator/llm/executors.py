@@ -47,6 +47,19 @@ class Failure:
     detail: str = ""
 
 
+SDK_PARAMS = ("model", "max_tokens", "messages", "system", "metadata", "stop_sequences", "cache_control")
+
+
+def sdk_arguments(params: dict) -> dict:
+    """Parameters the SDK names go as keywords; any others (temperature, for models that still take it)
+    travel in extra_body, so the request body is exactly `params`."""
+    named = {k: v for k, v in params.items() if k in SDK_PARAMS}
+    extra = {k: v for k, v in params.items() if k not in SDK_PARAMS}
+    if extra:
+        named["extra_body"] = extra
+    return named
+
+
 def response_record(message) -> dict:
     text = "".join(getattr(block, "text", "") for block in message.content)
     usage = message.usage
@@ -95,8 +108,8 @@ class MessagesExecutor:
             await self.limiter.acquire(request.estimated_input_tokens(), reserve)
             self.sent += 1
             try:
-                raw = await self.client.messages.with_raw_response.create(**request.params)
-                message = raw.parse()
+                raw = await self.client.messages.with_raw_response.create(**sdk_arguments(request.params))
+                message = await raw.parse()
             except anthropic.RateLimitError as exc:
                 self.errors["rate_limited"] += 1
                 last = "rate limited"

@@ -1,0 +1,156 @@
+"""The anthropic backends end to end, through the real SDK, against the loopback fake."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from generator.build import BuildError, build
+from generator.fakeapi import FakeAnthropicServer, FakeConfig
+from generator.llm.backend import LLMOptions
+
+from conftest import ROOT, TINY
+
+KEY = "sk-ant-test-secret-0123456789"
+
+
+def quiet(_):
+    pass
+
+
+def options(server, tmp_path, **extra):
+    base = dict(model="claude-sonnet-5-5", base_url=server.base_url, cache_path=str(tmp_path / "cache.sqlite"),
+                types_per_fact=3, ideas_per_type=3, words=250, rpm=None, poll_interval=0.05, concurrency=8)
+    base.update(extra)
+    return LLMOptions(**base)
+
+
+@pytest.fixture
+def api_key(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    return KEY
+
+
+def _check_dataset(out: Path, planned: int):
+    manifest = json.loads((out / "manifest.json").read_text())
+    t = manifest["totals"]
+    assert t["planned"] == planned
+    assert t["documents"] + t["rejected"] == planned
+    assert sum(manifest["rejections"].values()) == t["rejected"]
+    rows = pq.read_table(out / "data").to_pylist() if t["documents"] else []
+    lo, hi = manifest["depth_range"]
+    for row in rows:
+        assert "<fact" not in row["text"] and "</" not in row["text"]
+        if row["kind"] == "fact":
+            assert row["spans"] and row["idea"] and row["genre"]
+            for span in row["spans"]:
+                assert row["text"][span["start"]:span["end"]].strip()
+            assert lo <= row["depth"] <= hi
+        else:
+            assert row["spans"] == []
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    return manifest, rows
+
+
+@pytest.mark.parametrize("backend", ["anthropic", "anthropic-batch"])
+def test_build_through_the_sdk(tmp_path, api_key, backend):
+    with FakeAnthropicServer(FakeConfig(seed=1, min_cache_tokens=50)) as server:
+        out = tmp_path / "ds"
+        manifest = build(TINY, out, count=16, backend=backend, llm_options=options(server, tmp_path),
+                         progress=False, log=quiet).manifest
+        stats = server.stats
+    manifest, rows = _check_dataset(out, 16)
+    assert manifest["totals"]["documents"] >= 12
+    usage = manifest["usage"]
+    assert usage["requests"] > 16 and usage["input_tokens"] > 0 and usage["output_tokens"] > 0
+    assert usage["cache_read_input_tokens"] > 0 and usage["usd"] > 0
+    assert manifest["backend"]["name"] == backend and manifest["backend"]["model"] == "claude-sonnet-5-5"
+    if backend == "anthropic-batch":
+        assert stats["batches"]
+    assert stats["duplicate_succeeded"] == 0
+
+
+def test_faults_are_survived_and_nothing_is_lost(tmp_path, api_key):
+    config = FakeConfig(seed=5, p429=0.10, p529=0.05, p500=0.02, pdrop=0.01, p_missing_marker=0.1,
+                        p_truncate=0.05, p_refusal=0.05, p_no_closing_tag=0.05, p_short_brainstorm=0.3)
+    with FakeAnthropicServer(config) as server:
+        out = tmp_path / "ds"
+        manifest = build(TINY, out, count=40, backend="anthropic", llm_options=options(server, tmp_path),
+                         progress=False, log=quiet).manifest
+        stats = server.stats
+    _check_dataset(out, 40)
+    assert stats["faults"].get("429", 0) + stats["faults"].get("529", 0) > 0
+    errors = manifest["backend"]["options"]["api_errors"]
+    assert errors.get("rate_limited", 0) + errors.get("overloaded", 0) > 0
+    # Content faults were retried; whatever could not be saved is counted by reason.
+    assert set(manifest["rejections"]) <= {"truncated", "refusal", "missing_tag", "missing_marker",
+                                            "depth_out_of_range", "leftover_markup", "api_error", "no_ideas",
+                                            "too_short", "too_long", "exact_duplicate", "near_duplicate"}
+    assert manifest["totals"]["documents"] >= 30
+
+
+def test_missing_key_fails_at_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["build", str(TINY), "-o", str(tmp_path / "o"), "--backend", "anthropic"])
+    assert result.exit_code == 2
+    assert "ANTHROPIC_API_KEY" in result.output and result.output.count("\n") == 1
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / "o").exists()
+
+
+def test_wrong_key_is_a_clean_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    with FakeAnthropicServer(FakeConfig(api_key="the-right-key")) as server:
+        with pytest.raises(BuildError, match="ANTHROPIC_API_KEY"):
+            build(TINY, tmp_path / "o", count=4, backend="anthropic", llm_options=options(server, tmp_path),
+                  progress=False, log=quiet)
+    assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_sigkill_midway_then_rerun_sends_nothing_twice(tmp_path):
+    config = FakeConfig(seed=2, latency=(0.05, 0.15))
+    with FakeAnthropicServer(config) as server:
+        out = tmp_path / "ds"
+        cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", "60",
+               "--backend", "anthropic", "--base-url", server.base_url, "--cache", str(tmp_path / "c.sqlite"),
+               "--types-per-fact", "3", "--ideas-per-type", "3", "--words", "200", "--concurrency", "4", "-q"]
+        env = dict(os.environ, ANTHROPIC_API_KEY=KEY)
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while server.stats["messages"].get("document", 0) < 15 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.5)  # let the fake finish answering what was in flight (latency is at most 0.15 s)
+        before = server.stats
+        assert before["messages"].get("document", 0) >= 15
+        assert not (out / "manifest.json").exists()
+        # Answers the fake sent while the client was being killed never reached the cache; those, and
+        # only those, may be asked for again.
+        from generator.llm.cache import ResponseCache
+
+        cached = len(ResponseCache(tmp_path / "c.sqlite"))
+        in_flight = sum(before["succeeded_keys"].values()) - cached
+        assert 0 <= in_flight <= 4  # --concurrency 4
+        rerun = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+        assert rerun.returncode == 0, rerun.stderr
+        after = server.stats
+    assert after["duplicate_succeeded"] == in_flight, "a request whose answer was cached was sent again"
+    assert max(after["succeeded_keys"].values()) <= 2
+    _check_dataset(out, 60)
+    usage = json.loads((out / "manifest.json").read_text())["usage"]
+    # Usage survives the kill: it counts every answer received, in both runs (the few answered while
+    # the client was dying were billed but never seen by it).
+    assert usage["requests"] == sum(after["succeeded_keys"].values()) - in_flight
