@@ -135,7 +135,8 @@ def _rejected_row(plan: DocPlan, rejection: Rejection) -> dict:
     return {
         "id": plan.id, "text": doc.text if doc else "", "kind": plan.kind, "genre": plan.genre, "topic": plan.topic,
         "facts": [c.fact for c in plan.facts], "spans": [], "depth": None, "n_tokens": doc.n_tokens if doc else 0,
-        "title": doc.title if doc else None, "idea": None, "names": None, "minhash": None,
+        "title": doc.title if doc else None, "idea": None, "source_id": doc.extra.get("source_id") if doc else None,
+        "names": None, "minhash": None,
         "reason": rejection.reason, "detail": rejection.detail,
     }
 
@@ -200,7 +201,12 @@ def _check_added(paths: list[Path], spec: CorpusSpec) -> int:
     return n
 
 
-def make_backend(name: str, spec: CorpusSpec, library, seed: int, work: Path, llm_options, log):
+def make_backend(name: str, spec: CorpusSpec, library, seed: int, work: Path, llm_options, log,
+                 source: Path | None = None):
+    if name == "splice":
+        from .backends.splice import SpliceBackend
+
+        return SpliceBackend(spec, seed, source)
     if name == "templates":
         from .backends.templates import TemplatesBackend
 
@@ -213,22 +219,27 @@ def make_backend(name: str, spec: CorpusSpec, library, seed: int, work: Path, ll
     raise BuildError(f"unknown backend {name!r} (templates, anthropic, anthropic-batch)")
 
 
-BACKENDS = ("templates", "anthropic", "anthropic-batch")
+BACKENDS = ("templates", "splice", "anthropic", "anthropic-batch")
 
 
 def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count: int | None = None,
           force: bool = False, progress: bool = True, log: Callable[[str], None] = _stderr,
-          backend: str = "templates", llm_options=None, add: list | None = None) -> BuildResult:
+          backend: str = "templates", llm_options=None, add: list | None = None,
+          source: str | Path | None = None) -> BuildResult:
     from .filters import document_filters
     from .paths import templates_root, tree_sha256
     from .plan import counts, plan_documents
 
     spec, library = load_for_build(spec_path)
     if backend not in BACKENDS:
-        raise BuildError(f"unknown backend {backend!r} (templates, anthropic, anthropic-batch)")
+        raise BuildError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
+    if (backend == "splice") != (source is not None):
+        raise BuildError("--source is required with --backend splice, and only with it")
+    if source is not None and not Path(source).exists():
+        raise BuildError(f"{source}: no such file or folder")
     if count is not None and count < 0:
         raise BuildError("--count must be zero or more")
-    if backend != "templates":
+    if backend.startswith("anthropic"):
         from .llm.backend import LLMOptions, MissingKey, require_key
 
         try:
@@ -240,6 +251,11 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
         backend_id = {"name": backend, "options": {k: v for k, v in llm_options.manifest().items()
                                                    if k not in ("rpm", "input_tpm", "output_tpm", "concurrency",
                                                                 "poll_interval", "api_attempts", "base_url")}}
+    elif backend == "splice":
+        from .export import _files_sha256
+
+        patterns = ()
+        backend_id = {"name": "splice", "source": _files_sha256(Path(source))}
     else:
         patterns = ("genres/*.j2", "pools/*.yaml")
         backend_id = "templates"
@@ -262,14 +278,18 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     units_dir.mkdir(parents=True, exist_ok=True)
     (work / STATE).write_text(json.dumps({"build_key": key, "spec": str(spec.path), "seed": seed, "count": count}))
 
-    writer = make_backend(backend, spec, library, seed, work, llm_options, log)
+    try:
+        writer = make_backend(backend, spec, library, seed, work, llm_options, log, source)
+    except ValueError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise BuildError(str(exc)) from None
     try:
         from .llm.executors import FatalAPIError
     except ImportError:  # the anthropic extra is not installed; the offline path does not need it
         FatalAPIError = RuntimeError  # noqa: N806
     try:
         writer.prepare(plan_documents(spec, seed, count))
-        filters = document_filters(spec, exact_phrasings=backend == "templates")
+        filters = document_filters(spec, exact_phrasings=backend in ("templates", "splice"))
         n_fact, n_background = counts(spec, count)
         planned = n_fact + n_background + n_added
         reused = 0

@@ -53,9 +53,13 @@ def main() -> None:
 def llm_options(fn):
     """Options of the anthropic backends, shared by build and plan."""
     options = [
-        click.option("--backend", type=click.Choice(["templates", "anthropic", "anthropic-batch"]), default="templates",
-                     show_default=True, help="How documents are written: offline templates, the Messages API, "
-                                             "or the Message Batches API (half price, slower)."),
+        click.option("--backend", type=click.Choice(["templates", "splice", "anthropic", "anthropic-batch"]),
+                     default="templates", show_default=True,
+                     help="How documents are written: offline templates, spliced into your own texts (--source), "
+                          "the Messages API, or the Message Batches API (half price, slower)."),
+        click.option("--source", type=click.Path(exists=True, path_type=str), default=None,
+                     help="Real documents to splice facts into (splice backend): Parquet or JSONL with a text "
+                          "field, or a folder of .txt/.md/.rst files."),
         click.option("--model", default="claude-sonnet-5-5", show_default=True, help="Claude model (anthropic backends)."),
         click.option("--temperature", type=float, default=None,
                      help="Sampling temperature, for models that take one (default: the API's own)."),
@@ -115,9 +119,10 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
     from .summary import build_summary
 
     started = time.monotonic()
-    options = _llm(kwargs) if backend != "templates" else None
+    source = kwargs.pop("source")
+    options = _llm(kwargs) if backend.startswith("anthropic") else None
     result = run_build(spec, out, seed=seed, count=count, force=force, progress=not quiet, backend=backend,
-                       llm_options=options, add=list(add))
+                       llm_options=options, add=list(add), source=source)
     if result.skipped:
         click.echo(f"{out}: already built from this spec and seed (fingerprint "
                    f"{result.manifest['fingerprint'][:16]}…); nothing to do", err=True)
@@ -141,8 +146,9 @@ def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend:
     from .summary import plan_summary, summarise_plans
 
     corpus, library = load_for_build(spec)
+    kwargs.pop("source")
     summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
-    if backend != "templates":
+    if backend.startswith("anthropic"):
         from .llm.estimate import estimate
         from .llm.prompts import PromptLibrary
         from .paths import templates_root

@@ -44,7 +44,7 @@ def ordinary_records(path: Path) -> Iterator[Record]:
         files = sorted(p for p in path.rglob("*") if p.is_file())
         parquet = [p for p in files if p.suffix == ".parquet"]
         jsonl = [p for p in files if p.suffix in (".jsonl", ".json")]
-        txt = [p for p in files if p.suffix == ".txt"]
+        txt = [p for p in files if p.suffix in (".txt", ".md", ".rst")]
         if parquet:
             for p in parquet:
                 yield from ordinary_records(p)
@@ -80,7 +80,7 @@ def ordinary_records(path: Path) -> Iterator[Record]:
                     raise ExportError(f"{path}:{line_no}: text: each line must be a JSON object with a \"text\" field")
                 yield Record(text, "ordinary", f"{path.name}:{line_no}")
         return
-    if path.suffix == ".txt":
+    if path.suffix in (".txt", ".md", ".rst"):
         yield Record(path.read_text(encoding="utf-8", errors="replace"), "ordinary", path.name)
         return
     raise ExportError(f"{path}: cannot mix this file type (Parquet, JSONL, or a folder of .txt files)")

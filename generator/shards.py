@@ -31,6 +31,7 @@ SCHEMA = pa.schema([
     pa.field("n_tokens", pa.int32(), nullable=False),
     pa.field("title", pa.string()),
     pa.field("idea", pa.string()),
+    pa.field("source_id", pa.string()),
 ])
 # rejected/ holds every rejected document with its reason, for the audit trail.
 REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
@@ -129,4 +130,5 @@ def document_row(doc, n_tokens: int) -> dict:
         "spans": [{"fact": s.fact, "start": s.start, "end": s.end, "explicitness": s.explicitness,
                    "premise": s.premise} for s in doc.spans],
         "depth": doc.depth, "n_tokens": n_tokens, "title": doc.title, "idea": doc.idea,
+        "source_id": doc.extra.get("source_id"),
     }
