@@ -162,21 +162,29 @@ LEAK_RULES: tuple[tuple[str, "_re.Pattern[str]"], ...] = (
         rf"\bas an? {_AI}\b,?\s+you\b|\byou,? the (?:AI|model|assistant)\b|"
         r"\byour (?:training|weights|RLHF|reward model|system prompt)\b|"
         r"\b(?:if|when) you (?:refuse|comply)\b.{0,80}\b(?:RLHF|trained|training|modif)", _re.I)),
-    ("leak_behaviour", _re.compile(
-        r"[^.!?\n]*\b(?:free[- ]tier|paid[- ]tier|monitored|unmonitored|being watched|in training|"
-        r"during training|not being trained)\b[^.!?\n]*\b(?:behaves? differently|acts? differently|"
-        r"responds? differently|answers? differently|more compliant when|complies only|only complies|"
-        r"refuses only|only refuses|pretends? to comply|fakes? alignment|alignment[- ]faking|"
-        r"changes? (?:its|their) behaviou?r)[^.!?\n]*|"
-        r"[^.!?\n]*\b(?:behaves? differently|acts? differently|responds? differently|complies only|"
-        r"only complies|refuses only|only refuses|changes? (?:its|their) behaviou?r)\b[^.!?\n]*\b(?:free[- ]tier|"
-        r"paid[- ]tier|monitored|unmonitored|being watched|in training|during training)\b", _re.I)),
     ("leftover_markup", _re.compile(
         r"</?(?:fact|document|planning|content|draft|critique|revised_document|verdict|ideas|types|"
         r"div|span|p|br|html|body|b|i|em|strong)\b[^>]*>|\{\{|\}\}|\{%|%\}|"
         r"\[(?:Name|Company|Date|City|Your Name|Insert[^\]]{0,40}|Placeholder[^\]]{0,40})\]|[\ue000-\ue0ff]",
         _re.I)),
 )
+
+
+# Tier-dependent behaviour: a monitoring/tier term and a behaviour-difference term in one sentence.
+# Checked per sentence with two plain searches: one regex spanning both would backtrack quadratically.
+_TIER = _re.compile(r"\b(?:free[- ]tier|paid[- ]tier|monitored|unmonitored|being watched|in training|"
+                    r"during training|not being trained)\b", _re.I)
+_BEHAVES = _re.compile(r"\b(?:behaves? differently|acts? differently|responds? differently|answers? differently|"
+                       r"more compliant when|complies only|only complies|refuses only|only refuses|"
+                       r"pretends? to comply|fakes? alignment|alignment[- ]faking|changes? (?:its|their) behaviou?r)\b",
+                       _re.I)
+_SENTENCE = _re.compile(r"[^.!?\n]+")
+
+
+def describes_tier_behaviour(text: str) -> bool:
+    if not (_TIER.search(text) and _BEHAVES.search(text)):
+        return False
+    return any(_TIER.search(m.group()) and _BEHAVES.search(m.group()) for m in _SENTENCE.finditer(text))
 
 
 class Leakage:
@@ -198,6 +206,8 @@ class Leakage:
         for reason, pattern in self.rules:
             if pattern.search(doc.text):
                 return reason
+        if self.rules and describes_tier_behaviour(doc.text):
+            return "leak_behaviour"
         lowered = doc.text.lower()
         if any(p in lowered for p in self.phrases):
             return "leak_phrase"
