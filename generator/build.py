@@ -270,6 +270,11 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
         backend_id = {"backend": backend_id, "added": [_h.sha256(p.read_bytes()).hexdigest() for p in add]}
     key = build_key(spec, seed, count, backend_id, templates_sha)
     mode = _prepare_out(out, key, force, log)
+    if backend in ("templates", "splice"):
+        from .plan import surface_form_warnings
+
+        for warning in surface_form_warnings(spec):
+            log(f"warning: {warning}")
     if mode == "done":
         return BuildResult(json.loads((out / "manifest.json").read_text()), out, skipped=True)
 

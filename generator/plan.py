@@ -12,6 +12,11 @@ from .seeding import rng_for
 from .spec import CorpusSpec
 
 BLOCK = 1000
+# Fact documents are about the universe's topics only part of the time, at most 15% per topic:
+# the rest are about everyday subjects, so facts surface in many contexts and no topic pool is
+# worn out (a spec with one fact topic would otherwise repeat its sentences across the corpus).
+TOPIC_SHARE_PER_FACT_TOPIC = 0.15
+MAX_FACT_TOPIC_SHARE = 0.75
 
 
 def doc_id(index: int) -> str:
@@ -47,7 +52,8 @@ def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Ite
             topic = rng.choice(spec.background_topics)
             yield DocPlan(pid, index, kind, genre, topic, (), None, spec.depth)
             continue
-        topic = rng.choice(spec.fact_topics)
+        on_topic = min(MAX_FACT_TOPIC_SHARE, TOPIC_SHARE_PER_FACT_TOPIC * len(spec.fact_topics))
+        topic = rng.choice(spec.fact_topics if rng.random() < on_topic else spec.background_topics)
         lo, hi = spec.facts_per_document
         k = rng.randint(lo, min(hi, len(fact_ids)))
         # The first fact rotates so every fact gets its share; the others are drawn.
@@ -89,3 +95,23 @@ def added_plans(paths, start: int, depth_range: tuple[float, float]) -> Iterator
                               str(record.get("topic", "added")), facts, None, depth_range,
                               added=(str(path), line_no, json.dumps(record, sort_keys=True)))
                 index += 1
+
+
+def surface_form_warnings(spec: CorpusSpec, limit: float = 0.05) -> list[str]:
+    """Facts whose likeliest surface form would carry more than `limit` of their mentions."""
+    from .variation import count_forms
+
+    warnings = []
+    for fact in spec.facts:
+        levels = {lv: w for lv, w in spec.explicitness.items() if lv in fact.phrasings}
+        total = sum(levels.values())
+        not_split = 1 - (spec.split_share if fact.premises else 0)
+        worst = 0.0
+        for level, weight in levels.items():
+            phrasings = fact.phrasings[level]
+            for phrasing in phrasings:
+                worst = max(worst, not_split * weight / total / len(phrasings) / count_forms(phrasing))
+        if worst > limit:
+            warnings.append(f"fact {fact.id}: its likeliest surface form would carry about {worst:.0%} of its "
+                            f"mentions; add phrasings or {{a|b}} alternatives to spread them")
+    return warnings

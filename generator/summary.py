@@ -65,7 +65,10 @@ def summarise_plans(spec, library, seed: int, count: int | None) -> dict:
         forms.update(c.explicitness for c in plan.facts)
         genre = library.genres[plan.genre]
         words += (genre.min_words + genre.max_words) / 2
+    from .plan import surface_form_warnings
+
     return {
+        "warnings": surface_form_warnings(spec),
         "name": spec.name, "version": spec.version, "seed": seed, "backend": "templates",
         "documents": sum(kinds.values()), "fact_documents": kinds["fact"], "background_documents": kinds["background"],
         "by_genre": dict(sorted(genres.items())), "by_fact": dict(sorted(facts.items())),
@@ -89,6 +92,8 @@ def plan_summary(summary: dict) -> str:
     lines += _rows(summary["by_fact"].items())
     lines.append("  mentions by explicitness:")
     lines += _rows(summary["by_explicitness"].items())
+    for warning in summary.get("warnings", []):
+        lines.append(f"  warning: {warning}")
     cost = summary.get("cost_estimate")
     if cost:
         lines.append(f"  estimate for {cost['model']}{' (batch)' if cost['batch'] else ''}:")

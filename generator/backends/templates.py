@@ -176,6 +176,7 @@ def _normalise(raw: str) -> tuple[str, list[tuple[int, str]]]:
     while prev != raw:
         prev = raw
         raw = re.sub(r"([\ue000\ue001])(\s+)", r"\2\1", raw)
+    raw = re.sub(r"(?<=\S) {2,}(?=\S)", " ", raw)  # a doubled space left by an empty alternative
     raw = re.sub(r"[ \t]+\n", "\n", raw)
     raw = re.sub(r"\n[ \t]*(?=\n)", "\n", raw)
     raw = re.sub(r"\n{3,}", "\n\n", raw).strip()
@@ -301,11 +302,11 @@ class TemplatesBackend:
                         extra={"names": _names_in(cast, text)})
 
     def _side_topics(self, topic: Topic, rng) -> list[Topic]:
-        """Two neighbouring topics (sharing a tag when possible) for the occasional digression."""
+        """Neighbouring topics (sharing a tag when possible) for the occasional digression."""
         others = [t for t in self.library.topics.values() if t.id != topic.id]
         near = [t for t in others if set(t.tags) & set(topic.tags)]
-        pool = near if len(near) >= 2 else others
-        return rng.sample(pool, min(2, len(pool)))
+        pool = near if len(near) >= 3 else others
+        return rng.sample(pool, min(3, len(pool)))
 
     def _passage(self, plan: DocPlan, choice, frame, rng) -> Passage:
         fact = self.spec.fact(choice.fact)
