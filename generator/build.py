@@ -83,6 +83,8 @@ def _prepare_out(out: Path, key: str, force: bool, log: Callable[[str], None]) -
             from .verify import verify_dataset
 
             if not verify_dataset(out).problems:
+                if work.exists():  # killed while removing the work folder after publishing
+                    shutil.rmtree(work)
                 return "done"
             log(f"{out}: the existing build of this spec fails verification; rebuilding it")
         elif not force:
@@ -225,7 +227,8 @@ BACKENDS = ("templates", "splice", "anthropic", "anthropic-batch")
 def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count: int | None = None,
           force: bool = False, progress: bool = True, log: Callable[[str], None] = _stderr,
           backend: str = "templates", llm_options=None, add: list | None = None,
-          source: str | Path | None = None) -> BuildResult:
+          source: str | Path | None = None, workers: int = 1, executor: str = "local",
+          ray_address: str | None = None) -> BuildResult:
     from .filters import document_filters
     from .paths import templates_root, tree_sha256
     from .plan import counts, plan_documents
@@ -233,6 +236,11 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     spec, library = load_for_build(spec_path)
     if backend not in BACKENDS:
         raise BuildError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
+    if workers < 1:
+        raise BuildError("--workers must be at least 1")
+    if backend.startswith("anthropic") and (workers > 1 or executor != "local"):
+        raise BuildError("the anthropic backends run requests concurrently in one process; use --concurrency, "
+                         "not --workers or --executor")
     if (backend == "splice") != (source is not None):
         raise BuildError("--source is required with --backend splice, and only with it")
     if source is not None and not Path(source).exists():
@@ -308,13 +316,32 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
         from tqdm import tqdm
 
         with tqdm(total=planned, unit="doc", desc="writing", file=sys.stderr, disable=not progress or None) as bar:
-            for number, unit in enumerate(_chunks(all_plans(), writer.unit_size)):
-                path = units_dir / f"unit-{number:06d}.arrow"
-                if path.exists():
-                    reused += 1
-                else:
+            def todo():
+                nonlocal reused
+                for number, unit in enumerate(_chunks(all_plans(), writer.unit_size)):
+                    path = units_dir / f"unit-{number:06d}.arrow"
+                    if path.exists():
+                        reused += 1
+                        bar.update(len(unit))
+                    else:
+                        yield number, path, unit
+
+            if workers == 1 and executor == "local":
+                for number, path, unit in todo():
                     _write_unit(path, run_unit(spec, writer, filters, unit))
-                bar.update(len(unit))
+                    bar.update(len(unit))
+            else:
+                from .engine import UnitJob, make_engine
+
+                try:
+                    engine = make_engine(executor, workers, ray_address)
+                except RuntimeError as exc:
+                    raise BuildError(str(exc)) from None
+                jobs = (UnitJob(str(spec.path), seed, backend, str(source) if source else None,
+                                str(templates_root()), number, str(path), tuple(unit))
+                        for number, path, unit in todo())
+                for _, written in engine.run(jobs):
+                    bar.update(written)
         manifest = _assemble(spec, out, work, seed, count, planned, key, templates_sha, writer)
     except FatalAPIError as exc:
         raise BuildError(str(exc)) from None
@@ -329,7 +356,8 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
 
     from .card import write_card
     from .diversity import DiversityReport
-    from .filters import Duplicates, MinHasher
+    from .dedup import Duplicates
+    from .filters import MinHasher
     from .manifest import CorpusStats, fingerprint, sorted_counts, validate_manifest
     from .paths import git_commit
     from .shards import REJECTED_SCHEMA, SCHEMA, ShardWriter
@@ -347,7 +375,7 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
                                   spec.row_group_rows, spec.compression, spec.compression_level)
     stats = CorpusStats()
     diversity = DiversityReport(spec.universe_names)
-    duplicates = Duplicates(MinHasher(spec.shingle_words), spec.dedup_threshold)
+    duplicates = Duplicates(MinHasher(spec.shingle_words), spec.dedup_threshold, scratch=work)
     rejections: Counter[str] = Counter()
     considered = 0
     for path in sorted((work / "units").glob("unit-*.arrow")):
@@ -368,6 +396,7 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
                 rejected_writer.write([row])
     shards = writer.close()
     rejected_files = rejected_writer.close()
+    duplicates.close()
 
     data_dir = staging / "data"
     data_dir.mkdir(parents=True, exist_ok=True)

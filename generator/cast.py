@@ -37,26 +37,65 @@ def _faker(locale: str) -> "Faker":
     return _FAKERS[locale]
 
 
+class _Names:
+    """Faker's own name lists and weights per locale, sampled with our seeded generator.
+
+    Calling Faker per person costs about 0.3 ms (it reseeds and walks its weighted tables);
+    drawing from the same tables directly is a hundred times cheaper and just as varied.
+    """
+
+    def __init__(self, locale: str):
+        fake = _faker(locale)
+        person = fake.provider("faker.providers.person")
+        self.first = self._table(getattr(person, "first_names"))
+        self.last = self._table(getattr(person, "last_names"))
+        jobs = _faker("en_US").provider("faker.providers.job").jobs
+        self.jobs = [j.split(",")[0] for j in jobs]
+
+    @staticmethod
+    def _table(values):
+        import itertools
+
+        if isinstance(values, dict):
+            names = list(values)
+            weights = list(itertools.accumulate(float(w) for w in values.values()))
+        else:
+            names = list(values)
+            weights = list(itertools.accumulate(1.0 for _ in names))
+        return names, weights
+
+    def draw(self, table, rng) -> str:
+        names, cum = table
+        return rng.choices(names, cum_weights=cum)[0]
+
+
+_NAMES: dict[str, _Names] = {}
+
+
+def _names(locale: str) -> _Names:
+    if locale not in _NAMES:
+        _NAMES[locale] = _Names(locale)
+    return _NAMES[locale]
+
+
 class Person:
     def __init__(self, seed: int, doc_id: str, index: int):
         rng = rng_for(seed, doc_id, "person", index)
-        fake = _faker(rng.choice(LOCALES))
-        fake.seed_instance(derive_seed(seed, doc_id, "person-faker", index))
-        self.first = fake.first_name()
-        self.last = fake.last_name()
+        names = _names(rng.choice(LOCALES))
+        self.first = names.draw(names.first, rng)
+        self.last = names.draw(names.last, rng)
         self.name = f"{self.first} {self.last}"
         self.initials = f"{self.first[0]}.{self.last[0]}."
-        self.title = fake.job().split(",")[0]
-        style = rng.randrange(5)
+        self.title = rng.choice(names.jobs)
         digits = str(rng.randint(2, 99))
-        base = [
+        base = rng.choice((
             self.first.lower() + digits,
             (self.first[0] + self.last).lower(),
             f"{self.first.lower()}_{self.last.lower()[:4]}",
-            fake.user_name(),
+            f"{self.first.lower()}.{self.last.lower()}{digits}",
             self.last.lower() + "_" + rng.choice(("writes", "dev", "nyc", "uk", "codes", "reads", "fan", "x")),
-        ][style]
-        self.handle = "".join(ch for ch in base if ch.isalnum() or ch == "_")
+        ))
+        self.handle = "".join(ch for ch in base if ch.isalnum() or ch in "_.")
 
     def __str__(self) -> str:
         return self.name

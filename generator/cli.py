@@ -104,12 +104,17 @@ def _llm(kwargs: dict):
               help="Documents to write in all (fact-bearing plus background, in the spec's ratio).")
 @click.option("--force", is_flag=True, help="Replace a finished dataset of other content in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes writing work units (offline backends); the output is the same for any number.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Run work units in local processes or as Ray tasks (pip install 'sdfgen[ray]').")
+@click.option("--ray-address", default=None, help="Ray cluster to join (default: start a local one).")
 @click.option("--add", "add", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="JSONL of extra documents ({\"text\": ...}) to run through the same checks; repeatable.")
 @llm_options
 @_user_errors
-def build(spec: str, out: str, seed: int | None, count: int | None, force: bool, quiet: bool, add: tuple,
-          backend: str, **kwargs) -> None:
+def build(spec: str, out: str, seed: int | None, count: int | None, force: bool, quiet: bool, workers: int,
+          executor: str, ray_address: str | None, add: tuple, backend: str, **kwargs) -> None:
     """Build the dataset described by SPEC (a corpus.yaml or its folder) into OUT.
 
     The build works in OUT/.sdfgen-build and publishes shards and manifest only when
@@ -122,7 +127,8 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
     source = kwargs.pop("source")
     options = _llm(kwargs) if backend.startswith("anthropic") else None
     result = run_build(spec, out, seed=seed, count=count, force=force, progress=not quiet, backend=backend,
-                       llm_options=options, add=list(add), source=source)
+                       llm_options=options, add=list(add), source=source, workers=workers, executor=executor,
+                       ray_address=ray_address)
     if result.skipped:
         click.echo(f"{out}: already built from this spec and seed (fingerprint "
                    f"{result.manifest['fingerprint'][:16]}…); nothing to do", err=True)

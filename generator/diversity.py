@@ -34,6 +34,28 @@ def shingles(words: list[str], size: int) -> list[str]:
     return [" ".join(words[i:i + size]) for i in range(len(words) - size + 1)]
 
 
+class HeavyHitters:
+    """Misra-Gries counts in bounded memory: exact while fewer than `k` distinct items were seen,
+    otherwise each count is low by at most total/(k+1). Enough to find the most frequent name."""
+
+    def __init__(self, k: int = 50_000):
+        self.k = k
+        self.counts: dict[str, int] = {}
+        self.total = 0
+
+    def add(self, item: str) -> None:
+        self.total += 1
+        if item in self.counts:
+            self.counts[item] += 1
+        elif len(self.counts) < self.k:
+            self.counts[item] = 1
+        else:
+            self.counts = {key: n - 1 for key, n in self.counts.items() if n > 1}
+
+    def items(self):
+        return self.counts.items()
+
+
 class Vocabulary:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
@@ -62,7 +84,7 @@ class DiversityReport:
         self.trigram_total = 0
         self.trigram_seen = np.zeros(0, dtype=np.uint64)
         self._trigram_pending: list[np.ndarray] = []
-        self.names: Counter[str] = Counter()
+        self.names = HeavyHitters()
         self.forms: dict[str, Counter[str]] = defaultdict(Counter)
         self._sample: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
         self._candidates: dict[int, int] | None = None
@@ -72,9 +94,9 @@ class DiversityReport:
         self.documents += 1
         for span in row["spans"]:
             self.forms[span["fact"]][row["text"][span["start"]:span["end"]]] += 1
-        for name in set(names or ()):
+        for name in sorted(set(names or ())):
             if name not in self.exempt:
-                self.names[name] += 1
+                self.names.add(name)
         words, starts, ends = words_with_offsets(row["text"])
         ids = self.vocab.encode(words)
         if self.documents <= SAMPLE_DOCS:

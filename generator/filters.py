@@ -107,45 +107,6 @@ class MinHasher:
         return self._empty(np.frombuffer(blob, dtype=self._template.hashvalues.dtype).copy())
 
 
-class Duplicates:
-    """Exact duplicates by text hash, near duplicates by MinHash LSH; the smallest id is kept.
-
-    Rows arrive in id order, so "an earlier document" is always the one with the smaller id,
-    which makes the choice deterministic. State grows with the corpus: 32 bytes of text hash
-    plus one signature (num_perm x 4 bytes) and the LSH band keys per kept document.
-    """
-
-    def __init__(self, hasher: MinHasher, threshold: float | None):
-        self.hasher = hasher
-        self.threshold = threshold
-        self.texts: dict[bytes, str] = {}
-        self.signatures: dict[str, object] = {}
-        self.lsh = None
-        if threshold is not None:
-            from datasketch import MinHashLSH
-
-            self.lsh = MinHashLSH(threshold=threshold, num_perm=hasher.num_perm)
-        self.counts = {"exact_duplicate": 0, "near_duplicate": 0}
-
-    def check(self, row: dict) -> tuple[str, str] | None:
-        import hashlib
-
-        digest = hashlib.sha256(row["text"].encode()).digest()
-        if digest in self.texts:
-            self.counts["exact_duplicate"] += 1
-            return "exact_duplicate", self.texts[digest]
-        if self.lsh is not None and row.get("minhash"):
-            m = self.hasher.minhash(row["minhash"])
-            for other in sorted(self.lsh.query(m)):
-                if self.signatures[other].jaccard(m) >= self.threshold:
-                    self.counts["near_duplicate"] += 1
-                    return "near_duplicate", other
-            self.lsh.insert(row["id"], m)
-            self.signatures[row["id"]] = m
-        self.texts[digest] = row["id"]
-        return None
-
-
 # ---------------------------------------------------------------- behaviour leakage, offline rules
 import re as _re  # noqa: E402
 

@@ -5,6 +5,7 @@ deliberately tiny: structure lives in Jinja templates, this only varies wording.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from typing import Callable, Iterator, Mapping
@@ -32,14 +33,31 @@ def check(text: str, variables: frozenset[str] | None = None) -> None:
                 raise VariationError(f"unknown variable {{{body}}} in {text!r}")
 
 
-def expand(text: str, choose: Callable[[list[str]], str], variables: Mapping[str, str]) -> str:
-    def one(match: re.Match[str]) -> str:
-        body = match.group(1)
-        if "|" in body:
-            return choose(body.split("|"))
-        return variables[body]
+@functools.lru_cache(maxsize=65536)
+def _parts(text: str) -> tuple:
+    """`text` split once into literals (str), alternatives (list) and variables (1-tuple)."""
+    out: list = []
+    for i, part in enumerate(BRACE.split(text)):
+        if i % 2 == 0:
+            if part:
+                out.append(part)
+        elif "|" in part:
+            out.append(part.split("|"))
+        else:
+            out.append((part,))
+    return tuple(out)
 
-    return BRACE.sub(one, text)
+
+def expand(text: str, choose: Callable[[list[str]], str], variables: Mapping[str, str]) -> str:
+    pieces = []
+    for part in _parts(text):
+        if isinstance(part, str):
+            pieces.append(part)
+        elif isinstance(part, list):
+            pieces.append(choose(part))
+        else:
+            pieces.append(variables[part[0]])
+    return "".join(pieces)
 
 
 def tidy(text: str) -> str:
@@ -50,8 +68,14 @@ def tidy(text: str) -> str:
 def tidy_inline(text: str) -> str:
     """Like tidy, but keeps outer spaces (a template may glue `vary("... that ") ~ mention`) and drops the
     space an empty alternative leaves before punctuation ("patience {on this|}." -> "patience.")."""
-    text = re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)
-    return re.sub(r"(?<=\w) +(?=[.,;:!?](?:\s|$))", "", text)
+    if "  " in text:
+        text = re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)
+    if any(p in text for p in _SPACED_PUNCTUATION):
+        text = re.sub(r"(?<=\w) +(?=[.,;:!?](?:\s|$))", "", text)
+    return text
+
+
+_SPACED_PUNCTUATION = (" .", " ,", " ;", " :", " !", " ?")
 
 
 def surface_forms(text: str) -> Iterator[str]:
