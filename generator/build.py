@@ -113,23 +113,28 @@ def _prepare_out(out: Path, key: str, force: bool, log: Callable[[str], None]) -
 def _write_unit(path: Path, rows: list[dict]) -> None:
     import pyarrow as pa
 
+    from .diversity import eightgram_summary
     from .shards import UNIT_SCHEMA
 
     tmp = path.with_suffix(".tmp")
-    table = pa.Table.from_pylist(rows, schema=UNIT_SCHEMA)
+    summary = eightgram_summary([r for r in rows if r["reason"] is None])
+    schema = UNIT_SCHEMA.with_metadata({b"sdfgen.eightgrams": json.dumps(summary).encode()})
+    table = pa.Table.from_pylist(rows, schema=schema)
     with pa.OSFile(str(tmp), "wb") as sink:
-        with pa.ipc.new_file(sink, UNIT_SCHEMA) as writer:
+        with pa.ipc.new_file(sink, schema) as writer:
             writer.write_table(table)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
-def _read_unit(path: Path) -> list[dict]:
+def _read_unit(path: Path) -> tuple[list[dict], dict]:
     import pyarrow as pa
 
     with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all().to_pylist()
+        table = pa.ipc.open_file(source).read_all()
+    summary = json.loads((table.schema.metadata or {}).get(b"sdfgen.eightgrams", b"{}"))
+    return table.to_pylist(), summary
 
 
 def _rejected_row(plan: DocPlan, rejection: Rejection) -> dict:
@@ -379,7 +384,9 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
     rejections: Counter[str] = Counter()
     considered = 0
     for path in sorted((work / "units").glob("unit-*.arrow")):
-        for row in _read_unit(path):
+        rows, summary = _read_unit(path)
+        diversity.add_unit(summary)
+        for row in rows:
             if row["reason"] is None:
                 considered += 1
                 duplicate = duplicates.check(row)

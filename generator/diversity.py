@@ -1,22 +1,23 @@
 """Diversity figures of a corpus, computed as kept documents stream past, in bounded memory.
 
 N-grams are word n-grams (lowercased), hashed to 64 bits with a rolling hash over
-word ids in numpy, so counting costs a few array operations per document. Figures
-that would need unbounded state are taken over a fixed prefix of the corpus (the
-first SAMPLE_DOCS documents in id order), which also keeps them comparable across
-corpus sizes.
+word ids in numpy, so counting costs a few array operations per document. 8-gram
+frequencies are summarised per work unit where documents are written (in parallel);
+the distinct-3-gram ratio is taken over a fixed prefix of the corpus (the first
+SAMPLE_DOCS documents in id order), which bounds memory and keeps the figure
+comparable across corpus sizes.
 """
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter, defaultdict
 
 import numpy as np
 
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 SAMPLE_DOCS = 10_000  # distinct-3-gram ratio over the first this-many documents
-CANDIDATE_DOCS = 1_000  # 8-grams frequent in these become candidates, then counted exactly everywhere
-CANDIDATES = 500
+UNIT_TOP_NGRAMS = 500  # 8-grams each work unit reports (its most frequent)
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -76,19 +77,59 @@ def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     return h
 
 
+def eightgram_summary(rows: list[dict], k: int = UNIT_TOP_NGRAMS) -> dict[int, list]:
+    """Document frequency of 8-grams outside fact spans in one work unit: the k most frequent.
+
+    Computed where the documents are written (in parallel, per unit); the report adds the
+    units' summaries up. An 8-gram in more than a few percent of the corpus is in the top k of
+    practically every unit, so the sum is exact for the heavy hitters the report is about.
+    """
+    counts: dict[int, int] = {}
+    where: dict[int, tuple[int, int]] = {}
+    words_of = []
+    for r, row in enumerate(rows):
+        words, starts, ends = words_with_offsets(row["text"])
+        words_of.append(words)
+        grams = ngram_hashes(_stable_ids(words), 8)
+        positions = np.arange(len(grams))
+        if len(grams) and row["spans"]:
+            inside = np.zeros(len(words), dtype=np.int64)
+            for span in row["spans"]:
+                inside |= (ends > span["start"]) & (starts < span["end"])
+            keep = np.convolve(inside, np.ones(8, dtype=np.int64), mode="valid") == 0
+            grams, positions = grams[keep], positions[keep]
+        unique, first = np.unique(grams, return_index=True)
+        for g, p in zip(unique.tolist(), positions[first].tolist()):
+            if g in counts:
+                counts[g] += 1
+            else:
+                counts[g] = 1
+                where[g] = (r, p)
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    out = {}
+    for g, n in top:
+        if n < 2:
+            break
+        r, p = where[g]
+        out[g] = [n, " ".join(words_of[r][p:p + 8])]
+    return out
+
+
+def _stable_ids(words: list[str]) -> np.ndarray:
+    """Word ids that are the same in every process (unlike hash()), for n-gram hashing."""
+    return np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words))
+
+
 class DiversityReport:
     def __init__(self, exempt_names: set[str]):
         self.exempt = exempt_names
         self.vocab = Vocabulary()
         self.documents = 0
         self.trigram_total = 0
-        self.trigram_seen = np.zeros(0, dtype=np.uint64)
-        self._trigram_pending: list[np.ndarray] = []
+        self._trigrams: list[np.ndarray] = []
         self.names = HeavyHitters()
         self.forms: dict[str, Counter[str]] = defaultdict(Counter)
-        self._sample: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
-        self._candidates: dict[int, int] | None = None
-        self._candidate_text: dict[int, str] = {}
+        self.eightgrams: dict[int, list] = {}
 
     def add(self, row: dict, names: list[str] | None = None) -> None:
         self.documents += 1
@@ -97,68 +138,24 @@ class DiversityReport:
         for name in sorted(set(names or ())):
             if name not in self.exempt:
                 self.names.add(name)
-        words, starts, ends = words_with_offsets(row["text"])
-        ids = self.vocab.encode(words)
         if self.documents <= SAMPLE_DOCS:
-            grams = ngram_hashes(ids, 3)
-            self.trigram_total += len(grams)
-            self._trigram_pending.append(np.unique(grams))
-            if len(self._trigram_pending) >= 500:
-                self._fold_trigrams()
-        self._count_eightgrams(row, words, ids, starts, ends)
+            words = words_with_offsets(row["text"])[0]
+            grams = np.unique(ngram_hashes(self.vocab.encode(words), 3))
+            self.trigram_total += len(ngram_hashes(np.zeros(len(words), dtype=np.uint64), 3))
+            self._trigrams.append(grams)
 
-    def _fold_trigrams(self) -> None:
-        self.trigram_seen = np.unique(np.concatenate([self.trigram_seen, *self._trigram_pending]))
-        self._trigram_pending = []
-
-    def _count_eightgrams(self, row, words, ids, starts, ends) -> None:
-        grams = ngram_hashes(ids, 8)
-        if len(grams) and row["spans"]:
-            # Drop 8-grams that touch a fact mention: those repeat by design.
-            inside = np.zeros(len(words), dtype=np.int64)
-            for span in row["spans"]:
-                inside |= (ends > span["start"]) & (starts < span["end"])
-            window = np.convolve(inside, np.ones(8, dtype=np.int64), mode="valid")
-            keep = window == 0
-            positions = np.nonzero(keep)[0]
-            grams = grams[keep]
-        else:
-            positions = np.arange(len(grams))
-        unique, first = np.unique(grams, return_index=True)
-        if self._candidates is None:
-            self._sample.append((unique, positions[first], words))
-            if self.documents >= CANDIDATE_DOCS:
-                self._choose_candidates()
-            return
-        hits = np.isin(unique, self._candidate_keys)
-        for g in unique[hits].tolist():
-            self._candidates[g] += 1
-
-    def _choose_candidates(self) -> None:
-        """Take the sample's most frequent 8-grams as candidates; count them exactly from here on."""
-        self._candidates = {}
-        self._candidate_keys = np.zeros(0, dtype=np.uint64)
-        if self._sample:
-            values, counts = np.unique(np.concatenate([u for u, _, _ in self._sample]), return_counts=True)
-            order = np.argsort(-counts, kind="stable")[:CANDIDATES]
-            self._candidates = {int(values[i]): int(counts[i]) for i in order if counts[i] > 1}
-            self._candidate_keys = np.array(sorted(self._candidates), dtype=np.uint64)
-            for unique, positions, words in self._sample:
-                hits = np.nonzero(np.isin(unique, self._candidate_keys))[0]
-                for i in hits.tolist():
-                    g = int(unique[i])
-                    if g not in self._candidate_text:
-                        p = int(positions[i])
-                        self._candidate_text[g] = " ".join(words[p:p + 8])
-        self._sample = []
+    def add_unit(self, summary: dict) -> None:
+        for g, (n, text) in summary.items():
+            g = int(g)
+            if g in self.eightgrams:
+                self.eightgrams[g][0] += n
+            else:
+                self.eightgrams[g] = [n, text]
 
     def result(self, near_duplicates: int = 0, considered: int | None = None) -> dict:
-        if self._candidates is None:
-            self._choose_candidates()
-        if self._trigram_pending:
-            self._fold_trigrams()
+        distinct = len(np.unique(np.concatenate(self._trigrams))) if self._trigrams else 0
         docs = max(self.documents, 1)
-        top_gram = max(self._candidates.items(), key=lambda kv: (kv[1], -kv[0]), default=None)
+        top_gram = max(self.eightgrams.items(), key=lambda kv: (kv[1][0], -kv[0]), default=None)
         top_name = max(self.names.items(), key=lambda kv: (kv[1], kv[0]), default=None)
         forms = {}
         for fact in sorted(self.forms):
@@ -170,7 +167,7 @@ class DiversityReport:
         considered = considered if considered is not None else self.documents
         return {
             "documents": self.documents,
-            "distinct_3gram_ratio": round(len(self.trigram_seen) / max(self.trigram_total, 1), 4),
+            "distinct_3gram_ratio": round(distinct / max(self.trigram_total, 1), 4),
             "distinct_3gram_sample_documents": min(self.documents, SAMPLE_DOCS),
             "near_duplicate_share": round(near_duplicates / max(considered, 1), 4),
             "near_duplicates": near_duplicates,
@@ -178,6 +175,6 @@ class DiversityReport:
                 "name": top_name[0], "documents": top_name[1], "share": round(top_name[1] / docs, 4)},
             "top_fact_forms": forms,
             "top_8gram": None if top_gram is None else {
-                "ngram": self._candidate_text[top_gram[0]], "documents": top_gram[1],
-                "share": round(top_gram[1] / docs, 4)},
+                "ngram": top_gram[1][1], "documents": min(top_gram[1][0], self.documents),
+                "share": round(min(top_gram[1][0], self.documents) / docs, 4)},
         }
