@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEMO_SPEC := corpora/alignment-faking-helpful-only
 DEMO_OUT := out/alignment-faking-helpful-only
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,17 @@ $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/sdfgen build $(DEMO_SPEC) -o $(DEMO_OUT)
 	$(BIN)/sdfgen verify $(DEMO_OUT)
+	$(BIN)/sdfgen stats $(DEMO_OUT) --plots $(DEMO_OUT)/plots
+	$(BIN)/sdfgen sample $(DEMO_OUT) -n 1 --kind fact
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+bench-quick: $(VENV)/.installed-test
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -8,6 +8,7 @@ Markers are private-use characters, so they can never collide with real text.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,7 +215,9 @@ class Passage:
 class TemplatesBackend:
     name = "templates"
     model = None
-    unit_size = 500
+    # Plans per work unit. It changes nothing in the output; SDFGEN_UNIT_SIZE exists so tests
+    # can interrupt small builds between many units.
+    unit_size = int(os.environ.get("SDFGEN_UNIT_SIZE", "500"))
 
     def __init__(self, spec, library: TemplateLibrary, seed: int):
         self.spec = spec
