@@ -141,49 +141,44 @@ class AnthropicBackend:
         return self._loop.run_until_complete(self.executor.run(requests))
 
     # ------------------------------------------------------------------ brainstorm
+    def _brainstorm(self, stage: str, prompts: dict, limit: int) -> dict:
+        """Run one brainstorm stage: key -> rendered prompt in, key -> list of items out.
+
+        Each answer is parsed on its own and stays with the key of the request that produced it.
+        An empty or unparsable list is asked again (a distinct request), up to --retries times;
+        "UNSUITABLE" is a valid, empty answer.
+        """
+        results: dict = {}
+        pending = {key: 0 for key in prompts}
+        while pending:
+            reqs = {key: self.request(stage, _with_note(prompts[key], sample, "empty"), sample,
+                                      self.options.brainstorm_max_tokens) for key, sample in pending.items()}
+            answers = self._run(list(reqs.values()))
+            nxt = {}
+            for key, req in reqs.items():
+                answer = answers[req.key]
+                body = None if isinstance(answer, Failure) else tagged(answer["text"], stage)
+                items = parse_list(body) if body is not None else []
+                if body is not None and body.strip().upper().startswith("UNSUITABLE"):
+                    results[key] = []
+                elif items:
+                    results[key] = items[:limit]
+                elif pending[key] < self.options.retries and not isinstance(answer, Failure):
+                    nxt[key] = pending[key] + 1
+                else:
+                    results[key] = []
+                    self.stage_failures[stage] = self.stage_failures.get(stage, 0) + 1
+            pending = nxt
+        return results
+
     def prepare(self, plans) -> None:
         """Stages 1 and 2 (types per fact, ideas per type); then fix which idea each document gets."""
         o = self.options
-        types_by_fact: dict[str, list[str]] = {}
-        pending = {f.id: 0 for f in self.spec.facts}
-        while pending:
-            reqs = {fid: self.request("types", _with_note(self.prompts.render("types", n=o.types_per_fact,
-                                                                               fact=self.spec.fact(fid)), sample, "empty"),
-                                      sample, o.brainstorm_max_tokens) for fid, sample in pending.items()}
-            answers = self._run(list(reqs.values()))
-            nxt = {}
-            for fid, req in reqs.items():
-                answer = answers[req.key]
-                items = [] if isinstance(answer, Failure) else parse_list(tagged(answer["text"], "types") or "")
-                if items:
-                    types_by_fact[fid] = items[: o.types_per_fact]
-                elif pending[fid] < o.retries and not isinstance(answer, Failure):
-                    nxt[fid] = pending[fid] + 1
-                else:
-                    types_by_fact[fid] = []
-                    self.stage_failures["types"] = self.stage_failures.get("types", 0) + 1
-            pending = nxt
-        pairs = {(fid, t): 0 for fid, ts in types_by_fact.items() for t in ts}
-        ideas: dict[tuple[str, str], list[str]] = {}
-        while pairs:
-            reqs = {pair: self.request("ideas", _with_note(self.prompts.render(
-                "ideas", n=o.ideas_per_type, doc_type=pair[1], fact=self.spec.fact(pair[0])), sample, "empty"),
-                sample, o.brainstorm_max_tokens) for pair, sample in pairs.items()}
-            answers = self._run(list(reqs.values()))
-            nxt = {}
-            for pair, req in reqs.items():
-                answer = answers[req.key]
-                body = None if isinstance(answer, Failure) else tagged(answer["text"], "ideas")
-                if body is not None and body.strip().upper().startswith("UNSUITABLE"):
-                    ideas[pair] = []
-                elif body is not None and parse_list(body):
-                    ideas[pair] = parse_list(body)[: o.ideas_per_type]
-                elif pairs[pair] < o.retries and not isinstance(answer, Failure):
-                    nxt[pair] = pairs[pair] + 1
-                else:
-                    ideas[pair] = []
-                    self.stage_failures["ideas"] = self.stage_failures.get("ideas", 0) + 1
-            pairs = nxt
+        types_by_fact = self._brainstorm("types", {
+            f.id: self.prompts.render("types", n=o.types_per_fact, fact=f) for f in self.spec.facts}, o.types_per_fact)
+        ideas = self._brainstorm("ideas", {
+            (fid, t): self.prompts.render("ideas", n=o.ideas_per_type, doc_type=t, fact=self.spec.fact(fid))
+            for fid, ts in types_by_fact.items() for t in ts}, o.ideas_per_type)
         for fact in self.spec.facts:
             self.ideas[fact.id] = [(t, idea) for t in types_by_fact.get(fact.id, []) for idea in ideas.get((fact.id, t), [])]
         self.types = sorted({t for ts in types_by_fact.values() for t in ts})
