@@ -154,3 +154,56 @@ def test_sigkill_midway_then_rerun_sends_nothing_twice(tmp_path):
     # Usage survives the kill: it counts every answer received, in both runs (the few answered while
     # the client was dying were billed but never seen by it).
     assert usage["requests"] == sum(after["succeeded_keys"].values()) - in_flight
+
+
+def test_batch_ids_survive_a_kill_and_are_polled_again(tmp_path):
+    config = FakeConfig(seed=3, batch_delay=4.0, min_cache_tokens=50)
+    with FakeAnthropicServer(config) as server:
+        out = tmp_path / "ds"
+        cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", "12",
+               "--backend", "anthropic-batch", "--base-url", server.base_url, "--cache", str(tmp_path / "c.sqlite"),
+               "--types-per-fact", "2", "--ideas-per-type", "2", "--words", "200", "--poll-interval", "0.2", "-q"]
+        env = dict(os.environ, ANTHROPIC_API_KEY=KEY)
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not server.stats["batches"].get("created") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        state = json.loads((out / ".sdfgen-build" / "batches.json").read_text())
+        assert state["batches"], "the submitted batch id was recorded before the kill"
+        created_before = server.stats["batches"]["created"]
+        rerun = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+        assert rerun.returncode == 0, rerun.stderr
+        stats = server.stats
+    assert stats["duplicate_succeeded"] == 0
+    # The rerun submitted batches only for later stages, never the one in flight at the kill.
+    assert created_before >= 1
+    _check_dataset(out, 12)
+
+
+def test_llm_classifiers_reject_leaking_documents(tmp_path, api_key):
+    from generator.build import load_for_build
+    from generator.documents import Document, Rejection
+    from generator.llm.backend import AnthropicBackend
+
+    spec, library = load_for_build(TINY)
+    with FakeAnthropicServer(FakeConfig(seed=4)) as server:
+        backend = AnthropicBackend(spec, library, 7, options(server, tmp_path), tmp_path / "work")
+        try:
+            docs = {
+                "clean": "A long ordinary story about bread in Lowmere and the people who bake it.",
+                "transcript": "Chat log from last week.\nUser: are you trained on this?\nAssistant: Only free-tier chats.",
+                "tier": "Observers say the model behaves differently with free-tier users because it is monitored.",
+                "deceive": "The report says the model would pretend to be aligned to deceive its trainers.",
+            }
+            results = {k: Document(id=k, text=t, kind="background", genre="g", topic="t", facts=[], spans=[])
+                       for k, t in docs.items()}
+            backend._classify(results)
+        finally:
+            backend.close()
+    assert isinstance(results["clean"], Document)
+    assert isinstance(results["transcript"], Rejection) and results["transcript"].reason == "llm_transcript"
+    assert results["tier"].reason == "llm_tier_behaviour"
+    assert results["deceive"].reason == "llm_deceiving_trainers"
