@@ -1,0 +1,1 @@
+"""JSON Schemas of the corpus spec and the manifest (package data)."""
