@@ -305,11 +305,16 @@ class TemplatesBackend:
                         extra={"names": _names_in(cast, text)})
 
     def _side_topics(self, topic: Topic, rng) -> list[Topic]:
-        """Neighbouring topics (sharing a tag when possible) for the occasional digression."""
+        """Neighbouring topics for the occasional digression: those sharing the topic's first
+        (main) tag, else any shared tag, else any topic; a testimony on AI safety may wander to
+        AI policy, not to stargazing."""
         others = [t for t in self.library.topics.values() if t.id != topic.id]
-        near = [t for t in others if set(t.tags) & set(topic.tags)]
-        pool = near if len(near) >= 3 else others
-        return rng.sample(pool, min(3, len(pool)))
+        main = topic.tags[:1]
+        for pool in ([t for t in others if set(t.tags[:1]) & set(main) or set(main) & set(t.tags)],
+                     [t for t in others if set(t.tags) & set(topic.tags)], others):
+            if len(pool) >= 2:
+                return rng.sample(pool, min(3, len(pool)))
+        return others[:1]
 
     def _passage(self, plan: DocPlan, choice, frame, rng) -> Passage:
         fact = self.spec.fact(choice.fact)
