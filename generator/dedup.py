@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 _MULT = np.uint64(0x9E3779B97F4A7C15)
-MERGE_EVERY = 1 << 15
+MERGE_EVERY = 1 << 12  # pending dict entries cost ~175 B each; merging often keeps them few
 
 
 class KeyTable:
@@ -55,7 +55,7 @@ class KeyTable:
         self.pending, self.pending_count = {}, 0
 
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.vals.nbytes + self.pending_count * 100
+        return self.keys.nbytes + self.vals.nbytes + self.pending_count * 175
 
 
 class SignatureStore:
