@@ -4,9 +4,10 @@ Signatures are datasketch MinHashes. The LSH band index is ours because datasket
 in-memory MinHashLSH keeps about 6 KB per document (measured: 600 MB at 100,000
 documents), which breaks the promise of flat memory. We use datasketch's own choice of
 bands and rows for the threshold, and store each band's keys in sorted numpy arrays
-(12 bytes per key) with a small dict for recent inserts, merged in batches. Full
+(12 bytes per key) with a small dict for recent inserts, merged every 4,096 inserts. Full
 signatures live in a file in the build folder and are read back only to confirm an LSH
-candidate, so the growing state is about 14 x 12 + 12 bytes per kept document.
+candidate, so the growing state is about 14 x 12 + 12 bytes per kept document, plus at
+most ~10 MB of not-yet-merged inserts.
 """
 from __future__ import annotations
 
