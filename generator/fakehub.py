@@ -217,18 +217,24 @@ class FakeRepo:
         return None
 
 
+MINIMAL_ROUTES = ("/api/whoami-v2", "/api/repos/create", "/api/validate-yaml", "/preupload/", "/commit/", "/tag/")
+
+
 class FakeHubServer:
     """Loopback fake Hub. Use `base_url` as `HfApi(endpoint=...)`; inspect `repos` afterwards."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str = "hf_test_token",
                  fail_first_commits: int = 0, conflict_first_commits: int = 0,
-                 username: str = "fake-user"):
+                 username: str = "fake-user", minimal: bool = False):
         self.host = host
         self.port = port
         self._token_digest = hashlib.sha256(token.encode()).digest()  # the token itself is not kept
         self.fail_first_commits = fail_first_commits  # remaining forced 429s
         self.conflict_first_commits = conflict_first_commits  # remaining forced 412s
         self.username = username
+        # minimal: serve only what an upload needs (whoami, create repo, validate-yaml, preupload,
+        # commit, tag), as a bare-bones Hub would; everything else answers 404.
+        self.minimal = minimal
         self.commit_calls = 0  # authenticated POST .../commit/... requests, answered or refused
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, no query string
         self._lock = threading.RLock()
@@ -745,6 +751,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             raw = self._read_body() if method in ("POST", "PUT", "DELETE") else b""
             hub.check_auth(self.headers.get("Authorization"))
+            if hub.minimal and not any(k in split.path for k in MINIMAL_ROUTES):
+                raise HubError(404, "Not found (minimal fake Hub)")
             segs = [unquote(s) for s in split.path.split("/")[1:]]
             while segs and segs[-1] == "" and len(segs) > 1:
                 segs.pop()

@@ -68,20 +68,29 @@ def push(out: Path, repo_id: str, private: bool = False, branch: str | None = No
     manifest = json.loads((out / "manifest.json").read_text())
     api = HfApi(endpoint=endpoint, token=token or _token())
     tag = f"v{manifest['version']}"
+    def optional(call, default):
+        """Reads that make a push nicer (stale shards, conflict detection, tag check) but that a
+        minimal Hub (create repo, preupload, commit, tag) may not serve: carry on without them."""
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - any failure of an optional read is survivable
+            log(f"note: {type(exc).__name__} while reading the repo; continuing without it")
+            return default
+
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         revision = branch or "main"
         if branch:
             api.create_branch(repo_id, branch=branch, repo_type="dataset", exist_ok=True)
-        refs = api.list_repo_refs(repo_id, repo_type="dataset")
-        existing_tag = next((t for t in refs.tags if t.name == tag), None)
+        refs = optional(lambda: api.list_repo_refs(repo_id, repo_type="dataset"), None)
+        existing_tag = next((t for t in refs.tags if t.name == tag), None) if refs else None
         files = files_to_push(out, manifest)
         wanted = {path for path, _ in files}
         for attempt in range(MAX_ATTEMPTS):
-            head = next((b.target_commit for b in api.list_repo_refs(repo_id, repo_type="dataset").branches
-                         if b.name == revision), None)
-            stale = [p for p in api.list_repo_files(repo_id, repo_type="dataset", revision=revision)
-                     if (p.startswith("data/") or p.startswith("plots/")) and p not in wanted]
+            refs = optional(lambda: api.list_repo_refs(repo_id, repo_type="dataset"), None)
+            head = next((b.target_commit for b in refs.branches if b.name == revision), None) if refs else None
+            present = optional(lambda: api.list_repo_files(repo_id, repo_type="dataset", revision=revision), [])
+            stale = [p for p in present if (p.startswith("data/") or p.startswith("plots/")) and p not in wanted]
             operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(local)) for path, local in files]
             operations += [CommitOperationDelete(path_in_repo=p) for p in stale]
             try:
@@ -104,8 +113,19 @@ def push(out: Path, repo_id: str, private: bool = False, branch: str | None = No
                 return {"commit": commit.oid, "tag": tag, "url": commit.commit_url, "files": len(files)}
             raise HubError(f"{repo_id}: tag {tag} already names another commit; bump the version to publish "
                            "new content")
-        api.create_tag(repo_id, tag=tag, revision=commit.oid, repo_type="dataset",
-                       tag_message=f"{manifest['name']} {tag} ({manifest['fingerprint'][:16]})")
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                api.create_tag(repo_id, tag=tag, revision=commit.oid, repo_type="dataset",
+                               tag_message=f"{manifest['name']} {tag} ({manifest['fingerprint'][:16]})")
+                break
+            except HfHubHTTPError as exc:
+                if _status(exc) == 409:
+                    raise HubError(f"{repo_id}: tag {tag} already exists; bump the version to publish new "
+                                   "content") from None
+                if (_status(exc) == 429 or (_status(exc) or 0) >= 500) and attempt + 1 < MAX_ATTEMPTS:
+                    time.sleep(_retry_after(exc))
+                    continue
+                raise
     except HfHubHTTPError as exc:
         raise HubError(f"{repo_id}: the Hub refused the push ({_status(exc)}: {str(exc).splitlines()[0][:200]})") \
             from None

@@ -53,3 +53,13 @@ def test_wrong_token_is_a_clean_error(tiny_copy, monkeypatch):
     with FakeHubServer(token=TOKEN) as hub:
         result = _push(hub, tiny_copy)
     assert result.exit_code == 2 and "refused" in result.output and "hf_wrong" not in result.output
+
+
+def test_push_to_a_hub_that_serves_only_the_upload_endpoints(tiny_copy, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    with FakeHubServer(token=TOKEN, minimal=True) as hub:
+        result = _push(hub, tiny_copy)
+        assert result.exit_code == 0, result.output
+        repo = hub.repos["lab/tiny-corpus"]
+        assert repo.files["manifest.json"] == (tiny_copy / "manifest.json").read_bytes()
+        assert "v0.1.0" in repo.tags
