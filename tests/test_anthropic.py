@@ -207,3 +207,18 @@ def test_llm_classifiers_reject_leaking_documents(tmp_path, api_key):
     assert isinstance(results["transcript"], Rejection) and results["transcript"].reason == "llm_transcript"
     assert results["tier"].reason == "llm_tier_behaviour"
     assert results["deceive"].reason == "llm_deceiving_trainers"
+
+
+def test_batch_backend_survives_faults_and_resubmits_failed_requests(tmp_path, api_key):
+    config = FakeConfig(seed=9, p429=0.10, p529=0.05, p500=0.02, pdrop=0.01, p_batch_errored=0.1,
+                        p_batch_expired=0.05, batch_delay=0.1)
+    with FakeAnthropicServer(config) as server:
+        out = tmp_path / "ds"
+        manifest = build(TINY, out, count=24, backend="anthropic-batch", llm_options=options(server, tmp_path),
+                         progress=False, log=quiet).manifest
+        stats = server.stats
+    _check_dataset(out, 24)
+    errors = manifest["backend"]["options"]["api_errors"]
+    assert errors.get("batch_errored", 0) + errors.get("batch_expired", 0) > 0
+    assert stats["duplicate_succeeded"] == 0
+    assert manifest["totals"]["documents"] >= 18

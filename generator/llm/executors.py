@@ -184,6 +184,28 @@ class BatchExecutor:
         self.batches_created = 0
         self.log = log or (lambda message: None)
 
+    async def _call(self, make, what: str, attempts: int = 10):
+        """A batch API call, retried through 429/529/5xx and dropped connections (the SDK's own
+        retries are off so that every retry is ours to count)."""
+        import anthropic
+
+        for attempt in range(attempts):
+            try:
+                return await make()
+            except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
+                raise FatalAPIError(f"the API refused the credentials ({exc.status_code}); check ANTHROPIC_API_KEY") \
+                    from None
+            except (anthropic.RateLimitError, anthropic.InternalServerError, anthropic.APIConnectionError,
+                    anthropic.APIStatusError) as exc:
+                status = getattr(exc, "status_code", None)
+                if status is not None and status < 500 and status not in (408, 409, 429):
+                    raise
+                self.errors[f"batch_{what}_{status or 'connection'}"] += 1
+                headers = getattr(getattr(exc, "response", None), "headers", None)
+                wait = parse_retry_after(headers) or min(30.0, 0.5 * 2 ** attempt)
+                await asyncio.sleep(wait)
+        raise FatalAPIError(f"the batch API kept failing on {what} after {attempts} attempts")
+
     def _state(self) -> dict:
         try:
             return json.loads(self.state_path.read_text())
@@ -210,8 +232,8 @@ class BatchExecutor:
             in_flight = {k for b in state["batches"].values() for k in b["keys"]}
             new = [r for k, r in by_key.items() if k not in results and k not in in_flight]
             for chunk in _chunks(new):
-                batch = await self.client.messages.batches.create(
-                    requests=[{"custom_id": r.key, "params": r.params} for r in chunk])
+                batch = await self._call(lambda: self.client.messages.batches.create(
+                    requests=[{"custom_id": r.key, "params": r.params} for r in chunk]), "create")
                 self.batches_created += 1
                 self.sent += len(chunk)
                 state["batches"][batch.id] = {"keys": [r.key for r in chunk], "stages": [r.stage for r in chunk]}
@@ -229,12 +251,16 @@ class BatchExecutor:
 
     async def _collect(self, batch_id: str, state: dict, by_key: dict, results: dict, last_error: dict) -> None:
         while True:
-            batch = await self.client.messages.batches.retrieve(batch_id)
+            batch = await self._call(lambda: self.client.messages.batches.retrieve(batch_id), "retrieve")
             if batch.processing_status == "ended":
                 break
             await asyncio.sleep(self.poll_interval)
         stages = dict(zip(state["batches"][batch_id]["keys"], state["batches"][batch_id]["stages"]))
-        async for item in await self.client.messages.batches.results(batch_id):
+
+        async def fetch():
+            return [item async for item in await self.client.messages.batches.results(batch_id)]
+
+        for item in await self._call(fetch, "results"):
             key = item.custom_id
             kind = item.result.type
             if kind == "succeeded":
