@@ -73,6 +73,21 @@ def render_card(spec: CorpusSpec, manifest: dict) -> str:
                        round(manifest['tokens_by_genre'][g] / n)]
                       for g, n in sorted(manifest["documents_by_genre"].items(), key=lambda kv: -kv[1])]), "",
               f"Total: {totals['documents']:,} documents, {totals['tokens']:,} tokens ({manifest['tokenizer']}).", ""]
+    div = manifest.get("diversity")
+    if div:
+        rows = [["distinct word 3-grams / all 3-grams (first "
+                 f"{div['distinct_3gram_sample_documents']:,} documents)", f"{div['distinct_3gram_ratio']:.3f}"],
+                ["documents with a near-duplicate (MinHash, Jaccard >= 0.7)", f"{div['near_duplicate_share']:.2%}"]]
+        if div.get("top_person_name"):
+            p = div["top_person_name"]
+            rows.append(["most frequent invented name", f"{p['name']}, {p['share']:.2%} of documents"])
+        if div.get("top_8gram"):
+            g = div["top_8gram"]
+            rows.append(["most common 8-gram outside fact mentions", f"\"{g['ngram']}\", {g['share']:.2%} of documents"])
+        for fact, f in div.get("top_fact_forms", {}).items():
+            rows.append([f"most frequent wording of `{fact}`", f"{f['share']:.1%} of {f['total_mentions']:,} mentions "
+                                                              f"({f['distinct_forms']:,} wordings)"])
+        lines += ["## Diversity", "", _table(["figure", "value"], rows), ""]
     if manifest["rejections"]:
         lines += ["Rejected while building (kept in `rejected/` for audit): " + ", ".join(
             f"{k} {v}" for k, v in manifest["rejections"].items()) + ".", ""]
