@@ -121,3 +121,19 @@ def test_pricing_cache_and_batch():
     assert cached.input_bill("claude-sonnet-5-5") == pytest.approx(prices["input"] * 0.1)
     with pytest.raises(KeyError):
         model_prices("gpt-4o")
+
+
+def test_batches_split_by_count_and_by_size(monkeypatch):
+    from generator.llm import executors
+    from generator.llm.executors import LLMRequest
+
+    def request(i, size=10):
+        return LLMRequest("document", f"k{i}", {"model": "m", "max_tokens": 1, "messages": [
+            {"role": "user", "content": "x" * size}]})
+
+    monkeypatch.setattr(executors, "BATCH_MAX_REQUESTS", 3)
+    assert [len(c) for c in executors._chunks([request(i) for i in range(7)])] == [3, 3, 1]
+    monkeypatch.setattr(executors, "BATCH_MAX_REQUESTS", 100)
+    monkeypatch.setattr(executors, "BATCH_MAX_BYTES", 1000)
+    chunks = list(executors._chunks([request(i, 300) for i in range(5)]))
+    assert [len(c) for c in chunks] == [2, 2, 1]
