@@ -135,5 +135,5 @@ def test_batches_split_by_count_and_by_size(monkeypatch):
     assert [len(c) for c in executors._chunks([request(i) for i in range(7)])] == [3, 3, 1]
     monkeypatch.setattr(executors, "BATCH_MAX_REQUESTS", 100)
     monkeypatch.setattr(executors, "BATCH_MAX_BYTES", 1000)
-    chunks = list(executors._chunks([request(i, 300) for i in range(5)]))
+    chunks = list(executors._chunks([request(i, 150) for i in range(5)]))
     assert [len(c) for c in chunks] == [2, 2, 1]
