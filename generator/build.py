@@ -118,6 +118,8 @@ def _write_unit(path: Path, rows: list[dict]) -> None:
 
     tmp = path.with_suffix(".tmp")
     summary = eightgram_summary([r for r in rows if r["reason"] is None])
+    for row in rows:
+        row.pop("sample", None)
     schema = UNIT_SCHEMA.with_metadata({b"sdfgen.eightgrams": json.dumps(summary).encode()})
     table = pa.Table.from_pylist(rows, schema=schema)
     with pa.OSFile(str(tmp), "wb") as sink:
@@ -160,6 +162,7 @@ def _added_document(plan: DocPlan) -> Document:
 
 def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[dict]:
     """Write, count tokens and check one unit of plans; every plan yields exactly one row."""
+    from .diversity import SAMPLE_DOCS
     from .filters import MinHasher
     from .shards import document_row
     from .tokens import count_tokens
@@ -179,7 +182,7 @@ def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[d
             if reason is None:
                 row = document_row(result, result.n_tokens)
                 row.update(names=result.extra.get("names", []), minhash=hasher.signature(result.text),
-                           reason=None, detail=None)
+                           sample=plan.index < SAMPLE_DOCS, reason=None, detail=None)
             else:
                 row = _rejected_row(plan, Rejection(plan.id, reason, "", result))
         else:
@@ -393,10 +396,11 @@ def _assemble(spec: CorpusSpec, out: Path, work: Path, seed: int, count: int | N
                 if duplicate:
                     row["reason"], row["detail"] = duplicate[0], f"same as {duplicate[1]}"
             names, _ = row.pop("names"), row.pop("minhash")
+            trigrams, n_trigrams = row.pop("trigrams"), row.pop("n_trigrams")
             if row["reason"] is None:
                 del row["reason"], row["detail"]
                 stats.add(row)
-                diversity.add(row, names)
+                diversity.add(row, names, trigrams, n_trigrams or 0)
                 writer.write([row])
             else:
                 rejections[row["reason"]] += 1

@@ -57,15 +57,6 @@ class HeavyHitters:
         return self.counts.items()
 
 
-class Vocabulary:
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-
-    def encode(self, words: list[str]) -> np.ndarray:
-        ids = self.ids
-        return np.fromiter((ids.setdefault(w, len(ids) + 1) for w in words), dtype=np.uint64, count=len(words))
-
-
 def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     """64-bit hash of every n-gram of word ids (wrapping arithmetic, deterministic)."""
     if len(ids) < n:
@@ -83,6 +74,8 @@ def eightgram_summary(rows: list[dict], k: int = UNIT_TOP_NGRAMS) -> dict[int, l
     Computed where the documents are written (in parallel, per unit); the report adds the
     units' summaries up. An 8-gram in more than a few percent of the corpus is in the top k of
     practically every unit, so the sum is exact for the heavy hitters the report is about.
+    Documents of the 3-gram sample (plan index below SAMPLE_DOCS) also get their distinct
+    3-gram hashes here, in row["trigrams"], so the serial merge only concatenates them.
     """
     counts: dict[int, int] = {}
     where: dict[int, tuple[int, int]] = {}
@@ -90,7 +83,11 @@ def eightgram_summary(rows: list[dict], k: int = UNIT_TOP_NGRAMS) -> dict[int, l
     for r, row in enumerate(rows):
         words, starts, ends = words_with_offsets(row["text"])
         words_of.append(words)
-        grams = ngram_hashes(_stable_ids(words), 8)
+        ids = _stable_ids(words)
+        if row.get("sample"):
+            row["trigrams"] = np.unique(ngram_hashes(ids, 3)).tobytes()
+            row["n_trigrams"] = max(0, len(words) - 2)
+        grams = ngram_hashes(ids, 8)
         positions = np.arange(len(grams))
         if len(grams) and row["spans"]:
             inside = np.zeros(len(words), dtype=np.int64)
@@ -123,26 +120,26 @@ def _stable_ids(words: list[str]) -> np.ndarray:
 class DiversityReport:
     def __init__(self, exempt_names: set[str]):
         self.exempt = exempt_names
-        self.vocab = Vocabulary()
         self.documents = 0
         self.trigram_total = 0
+        self.sampled = 0
         self._trigrams: list[np.ndarray] = []
         self.names = HeavyHitters()
         self.forms: dict[str, Counter[str]] = defaultdict(Counter)
         self.eightgrams: dict[int, list] = {}
 
-    def add(self, row: dict, names: list[str] | None = None) -> None:
+    def add(self, row: dict, names: list[str] | None = None, trigrams: bytes | None = None,
+            n_trigrams: int = 0) -> None:
         self.documents += 1
         for span in row["spans"]:
             self.forms[span["fact"]][row["text"][span["start"]:span["end"]]] += 1
         for name in sorted(set(names or ())):
             if name not in self.exempt:
                 self.names.add(name)
-        if self.documents <= SAMPLE_DOCS:
-            words = words_with_offsets(row["text"])[0]
-            grams = np.unique(ngram_hashes(self.vocab.encode(words), 3))
-            self.trigram_total += len(ngram_hashes(np.zeros(len(words), dtype=np.uint64), 3))
-            self._trigrams.append(grams)
+        if trigrams is not None:
+            self.sampled += 1
+            self.trigram_total += n_trigrams
+            self._trigrams.append(np.frombuffer(trigrams, dtype=np.uint64))
 
     def add_unit(self, summary: dict) -> None:
         for g, (n, text) in summary.items():
@@ -168,7 +165,7 @@ class DiversityReport:
         return {
             "documents": self.documents,
             "distinct_3gram_ratio": round(distinct / max(self.trigram_total, 1), 4),
-            "distinct_3gram_sample_documents": min(self.documents, SAMPLE_DOCS),
+            "distinct_3gram_sample_documents": self.sampled,
             "near_duplicate_share": round(near_duplicates / max(considered, 1), 4),
             "near_duplicates": near_duplicates,
             "top_person_name": None if top_name is None else {

@@ -36,9 +36,10 @@ SCHEMA = pa.schema([
 # rejected/ holds every rejected document with its reason, for the audit trail.
 REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
 # Work units carry what the corpus-level steps need: names used (diversity) and a MinHash signature (dedup).
-UNIT_ONLY = ("names", "minhash", "reason", "detail")
-UNIT_SCHEMA = SCHEMA.append(pa.field("names", pa.list_(pa.string()))).append(
-    pa.field("minhash", pa.binary())).append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
+UNIT_ONLY = ("names", "minhash", "trigrams", "n_trigrams", "reason", "detail")
+UNIT_SCHEMA = pa.schema(list(SCHEMA) + [
+    pa.field("names", pa.list_(pa.string())), pa.field("minhash", pa.binary()), pa.field("trigrams", pa.binary()),
+    pa.field("n_trigrams", pa.int32()), pa.field("reason", pa.string()), pa.field("detail", pa.string())])
 
 
 def sha256_file(path: Path) -> str:
