@@ -28,6 +28,12 @@ def build_summary(manifest: dict, seconds: float) -> str:
     if manifest["rejections"]:
         lines.append("  rejections:")
         lines += _rows(manifest["rejections"].items())
+    usage = manifest.get("usage") or {}
+    if usage.get("requests"):
+        lines.append(f"  API: {usage['requests']:,} requests, {usage['input_tokens']:,} input tokens "
+                     f"(+{usage['cache_read_input_tokens']:,} cache reads, {usage['cache_creation_input_tokens']:,} "
+                     f"cache writes), {usage['output_tokens']:,} output tokens, ${usage['usd']:,.2f} "
+                     f"({manifest['backend'].get('model')})")
     if manifest.get("diversity"):
         lines += diversity_lines(manifest["diversity"])
     lines.append(f"  fingerprint {manifest['fingerprint']}")
