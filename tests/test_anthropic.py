@@ -119,20 +119,30 @@ def test_wrong_key_is_a_clean_error(tmp_path, monkeypatch):
     assert not (tmp_path / "o" / "manifest.json").exists()
 
 
+def cli_build(server, out, tmp_path, backend, count, *extra):
+    """The command line of a small anthropic build against the fake, and its environment."""
+    cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", str(count),
+           "--backend", backend, "--base-url", server.base_url, "--cache", str(tmp_path / "c.sqlite"),
+           "--words", "200", "-q", *extra]
+    return cmd, dict(os.environ, ANTHROPIC_API_KEY=KEY)
+
+
+def kill_when(proc, ready, timeout):
+    deadline = time.monotonic() + timeout
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def test_sigkill_midway_then_rerun_sends_nothing_twice(tmp_path):
     config = FakeConfig(seed=2, latency=(0.05, 0.15))
     with FakeAnthropicServer(config) as server:
         out = tmp_path / "ds"
-        cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", "60",
-               "--backend", "anthropic", "--base-url", server.base_url, "--cache", str(tmp_path / "c.sqlite"),
-               "--types-per-fact", "3", "--ideas-per-type", "3", "--words", "200", "--concurrency", "4", "-q"]
-        env = dict(os.environ, ANTHROPIC_API_KEY=KEY)
+        cmd, env = cli_build(server, out, tmp_path, "anthropic", 60, "--types-per-fact", "3", "--ideas-per-type", "3",
+                             "--concurrency", "4")
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while server.stats["messages"].get("document", 0) < 15 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        kill_when(proc, lambda: server.stats["messages"].get("document", 0) >= 15, 60)
         time.sleep(0.5)  # let the fake finish answering what was in flight (latency is at most 0.15 s)
         before = server.stats
         assert before["messages"].get("document", 0) >= 15
@@ -160,17 +170,18 @@ def test_batch_ids_survive_a_kill_and_are_polled_again(tmp_path):
     config = FakeConfig(seed=3, batch_delay=4.0, min_cache_tokens=50)
     with FakeAnthropicServer(config) as server:
         out = tmp_path / "ds"
-        cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", "12",
-               "--backend", "anthropic-batch", "--base-url", server.base_url, "--cache", str(tmp_path / "c.sqlite"),
-               "--types-per-fact", "2", "--ideas-per-type", "2", "--words", "200", "--poll-interval", "0.2", "-q"]
-        env = dict(os.environ, ANTHROPIC_API_KEY=KEY)
+        cmd, env = cli_build(server, out, tmp_path, "anthropic-batch", 12, "--types-per-fact", "2",
+                             "--ideas-per-type", "2", "--poll-interval", "0.2")
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not server.stats["batches"].get("created") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        state_file = out / ".sdfgen-build" / "batches.json"
+
+        def batch_recorded():
+            try:
+                return bool(json.loads(state_file.read_text())["batches"])
+            except (OSError, ValueError, KeyError):
+                return False
+
+        kill_when(proc, batch_recorded, 30)
         state = json.loads((out / ".sdfgen-build" / "batches.json").read_text())
         assert state["batches"], "the submitted batch id was recorded before the kill"
         created_before = server.stats["batches"]["created"]
