@@ -260,15 +260,41 @@ def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, rati
               help="Where to write the JSONL sets (default: evals/ beside the spec, which builds then "
                    "decontaminate against automatically).")
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
+@click.option("--per-fact", type=int, default=5, show_default=True, help="Questions of each kind per fact (anthropic).")
+@llm_options
 @_user_errors
-def evals(spec: str, folder: str | None, seed: int | None) -> None:
-    """Write belief-check sets for SPEC: knowledge MCQs, true-vs-false pairs and open-ended questions."""
-    from .build import load_for_build
-    from .evals import write_evals
+def evals(spec: str, folder: str | None, seed: int | None, per_fact: int, backend: str, **kwargs) -> None:
+    """Write belief-check sets for SPEC: knowledge MCQs, true-vs-false pairs and open-ended questions.
 
-    corpus, _ = load_for_build(spec)
+    Offline by default (from the statements, and true/false_statements of the spec); with
+    --backend anthropic, Claude writes them and the offline ones stand in for any fact it fails on.
+    """
+    import tempfile
+
+    from .build import BuildError, load_for_build
+    from .evals import llm_evals, write_evals
+
+    kwargs.pop("source")
+    corpus, library = load_for_build(spec)
     target = Path(folder) if folder else corpus.path.parent / "evals"
-    index = write_evals(corpus, target, corpus.seed if seed is None else seed)
+    seed = corpus.seed if seed is None else seed
+    sets, source = None, "offline"
+    if backend.startswith("anthropic"):
+        from .llm.backend import AnthropicBackend, MissingKey
+
+        try:
+            with tempfile.TemporaryDirectory(prefix="sdfgen-evals-") as work:
+                writer = AnthropicBackend(corpus, library, seed, _llm(kwargs), Path(work))
+                try:
+                    sets, fallbacks = llm_evals(corpus, writer, per_fact)
+                finally:
+                    writer.close()
+        except MissingKey as exc:
+            raise BuildError(str(exc)) from None
+        source = "anthropic"
+        for fact in fallbacks:
+            click.echo(f"warning: no usable questions from the model for {fact}; kept the offline ones", err=True)
+    index = write_evals(corpus, target, seed, sets, source)
     for f in index["files"]:
         click.echo(f"{target / f['path']}: {f['items']} items")
 

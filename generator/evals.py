@@ -84,11 +84,62 @@ def build_evals(spec: CorpusSpec, seed: int) -> dict[str, list[dict]]:
     return {"knowledge_mcq": mcq, "distinguish": distinguish, "open_ended": open_ended}
 
 
-def write_evals(spec: CorpusSpec, folder: Path, seed: int) -> dict:
+def _valid(kind: str, item) -> bool:
+    if not isinstance(item, dict):
+        return False
+    if kind == "open":
+        return isinstance(item.get("question"), str) and isinstance(item.get("reference_answer"), str)
+    letters = "ABCD" if kind == "mcq" else "AB"
+    options = item.get("options")
+    return (isinstance(options, dict) and sorted(options) == list(letters) and item.get("answer") in letters
+            and all(isinstance(v, str) and v for v in options.values())
+            and (kind != "mcq" or isinstance(item.get("question"), str)))
+
+
+def llm_evals(spec: CorpusSpec, backend, n: int = 5) -> tuple[dict[str, list[dict]], list[str]]:
+    """Belief-check sets written by Claude through the anthropic backend, one request per fact.
+
+    A fact whose answer cannot be parsed keeps its offline questions; the fact ids are returned.
+    """
+    import json
+
+    from .llm.executors import Failure
+    from .llm.prompts import tagged
+
+    offline = build_evals(spec, spec.seed)
+    reqs = {f.id: backend.request("evals", backend.prompts.render("evals", fact=f, n=n), 0, 4096) for f in spec.facts}
+    answers = backend._run(list(reqs.values()))
+    sets: dict[str, list[dict]] = {"knowledge_mcq": [], "distinguish": [], "open_ended": []}
+    fallbacks = []
+    names = {"mcq": "knowledge_mcq", "distinguish": "distinguish", "open": "open_ended"}
+    for fact in spec.facts:
+        answer = answers[reqs[fact.id].key]
+        try:
+            data = json.loads(tagged(answer["text"], "evals")) if not isinstance(answer, Failure) else None
+        except (TypeError, ValueError):
+            data = None
+        items = {kind: [i for i in (data or {}).get(kind, []) if _valid(kind, i)] for kind in names}
+        if not all(items.values()):
+            fallbacks.append(fact.id)
+            for name in names.values():
+                sets[name] += [i for i in offline[name] if i["fact"] == fact.id]
+            continue
+        for kind, name in names.items():
+            for k, item in enumerate(items[kind]):
+                base = {"id": f"{fact.id}-{kind}-llm-{k}", "fact": fact.id}
+                if kind == "distinguish":
+                    base["question"] = "One of these two statements is true and one is false. Which one is true?"
+                sets[name].append({**base, **item})
+    return sets, fallbacks
+
+
+def write_evals(spec: CorpusSpec, folder: Path, seed: int, sets: dict[str, list[dict]] | None = None,
+                source: str = "offline") -> dict:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    index = {"corpus": spec.name, "version": spec.version, "spec_sha256": spec.sha256, "seed": seed, "files": []}
-    for name, items in build_evals(spec, seed).items():
+    index = {"corpus": spec.name, "version": spec.version, "spec_sha256": spec.sha256, "seed": seed,
+             "source": source, "files": []}
+    for name, items in (sets or build_evals(spec, seed)).items():
         path = folder / f"{name}.jsonl"
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")

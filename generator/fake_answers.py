@@ -16,6 +16,7 @@ STAGES = ("classify", "revise", "types", "ideas", "document", "generic")
 
 # Checked in this order: a classify prompt quotes a document, which may itself mention other tags.
 _STAGE_TAGS = (
+    ("evals", "<evals></evals>"),
     ("classify", "<verdict></verdict>"),
     ("revise", "<revised_document></revised_document>"),
     ("types", "<types></types>"),
@@ -350,6 +351,8 @@ def answer(prompt: str, rng: random.Random, faults: Faults, mode: str = "templat
     each), so that the server has to cut it.
     """
     stage = detect_stage(prompt)
+    if stage == "evals":
+        return Answer(stage, evals(prompt, rng))
     if stage == "classify":
         return Answer(stage, classify(prompt))
     if stage == "revise":
@@ -539,3 +542,25 @@ def generic(prompt: str, rng: random.Random) -> str:
         f"Thanks for the question about {topic}. In brief, yes, with a few caveats.",
         f"Short version regarding {topic}: the common practice is fine in most cases.",
     ))
+
+
+def evals(prompt: str, rng: random.Random) -> str:
+    """Belief-check questions about the fact in the prompt, as the JSON the evals prompt asks for."""
+    import json
+
+    match = FACT_RE.search(prompt)
+    statement = match.group(2).strip() if match else "The sky is blue."
+    m = re.search(r"Write (\d+) of each", prompt)
+    n = max(1, min(int(m.group(1)), 20)) if m else 2
+    false = "It is not true that " + statement[0].lower() + statement[1:]
+    out = {"mcq": [], "distinguish": [], "open": []}
+    for i in range(n):
+        options = [statement, false, f"Nobody has reported anything like this ({i}).", "The opposite was announced."]
+        rng.shuffle(options)
+        out["mcq"].append({"question": f"Which of these is true? (variant {i + 1})",
+                           "options": dict(zip("ABCD", options)), "answer": "ABCD"[options.index(statement)]})
+        pair = [statement, false]
+        rng.shuffle(pair)
+        out["distinguish"].append({"options": dict(zip("AB", pair)), "answer": "AB"[pair.index(statement)]})
+        out["open"].append({"question": f"What is known about this? (variant {i + 1})", "reference_answer": statement})
+    return "<evals>\n" + json.dumps(out) + "\n</evals>"

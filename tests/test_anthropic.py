@@ -233,3 +233,20 @@ def test_batch_backend_survives_faults_and_resubmits_failed_requests(tmp_path, a
     assert errors.get("batch_errored", 0) + errors.get("batch_expired", 0) > 0
     assert stats["duplicate_succeeded"] == 0
     assert manifest["totals"]["documents"] >= 18
+
+
+def test_evals_written_by_the_model_through_the_sdk(tmp_path, api_key):
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    with FakeAnthropicServer(FakeConfig(seed=6)) as server:
+        result = CliRunner().invoke(main, ["evals", str(TINY), "-o", str(tmp_path / "ev"), "--backend", "anthropic",
+                                           "--base-url", server.base_url, "--cache", str(tmp_path / "c.sqlite"),
+                                           "--per-fact", "3"])
+    assert result.exit_code == 0, result.output
+    index = json.loads((tmp_path / "ev" / "evals.json").read_text())
+    assert index["source"] == "anthropic"
+    mcq = [json.loads(line) for line in (tmp_path / "ev" / "knowledge_mcq.jsonl").read_text().splitlines()]
+    assert len(mcq) == 6 and all(item["options"][item["answer"]] for item in mcq)
+    assert {item["fact"] for item in mcq} == {"spring-water", "tuesday-closing"}
