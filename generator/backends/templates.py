@@ -27,7 +27,7 @@ MARKERS = INLINE + BLOCK + MENTION_OPEN + MENTION_CLOSE
 RENDER_ATTEMPTS = 6
 # Most paragraphs stay on the document's topic; the rest digress to a neighbouring one, as real
 # writing does, which also spreads sentence reuse over more of the pools.
-MAIN_TOPIC_SHARE = 0.75
+MAIN_TOPIC_SHARE = 0.85
 
 META_LINE = re.compile(r"^\{#-?\s*(.*?)\s*-?#\}")
 
