@@ -16,7 +16,7 @@ from generator.llm.backend import LLMOptions
 
 from conftest import ROOT, TINY
 
-KEY = "sk-ant-test-secret-0123456789"
+KEY = "fake-test-key-not-a-secret-0123456789"
 
 
 def quiet(_):
