@@ -10,10 +10,8 @@ import difflib
 import hashlib
 import json
 import tempfile
-from collections import Counter
 from pathlib import Path
 
-from .shards import sha256_file
 
 
 class ReleaseError(ValueError):

@@ -53,7 +53,6 @@ def test_layout_and_manifest(tiny_build):
 def test_small_shard_target_rotates_shards(tiny_build):
     # output.shard_size_mb is 1 in the tiny spec and a document is a few KB: more than one row group,
     # rotation happens only past 1 MB, so check the rule on the writer directly too.
-    import pyarrow as pa
     from generator.shards import SCHEMA, ShardWriter
 
     writer = ShardWriter(tiny_build.parent / "rot", "s", SCHEMA, target_bytes=20_000, row_group_rows=4)

@@ -1,6 +1,5 @@
 """The bundled corpora and the template library they run on."""
 import re
-from pathlib import Path
 
 import pytest
 

@@ -1,6 +1,4 @@
 """Splicing facts into real text no one here wrote: installed packages' own documentation."""
-import json
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
