@@ -226,10 +226,24 @@ def make_backend(name: str, spec: CorpusSpec, library, seed: int, work: Path, ll
 
         return AnthropicBackend(spec, library, seed, llm_options or LLMOptions(), work,
                                 batch=name == "anthropic-batch", log=log)
-    raise BuildError(f"unknown backend {name!r} (templates, anthropic, anthropic-batch)")
+    raise BuildError(f"unknown backend {name!r} ({', '.join(BACKENDS)})")
 
 
 BACKENDS = ("templates", "splice", "anthropic", "anthropic-batch")
+# Options that change how fast an LLM build runs, never what it writes: not part of the build key.
+PACING_OPTIONS = ("rpm", "input_tpm", "output_tpm", "concurrency", "poll_interval", "api_attempts", "base_url")
+
+
+def _backend_identity(backend: str, llm_options, source) -> tuple[tuple[str, ...], object]:
+    """(template files that shape the output, what else about the backend decides the bytes)."""
+    if backend.startswith("anthropic"):
+        options = {k: v for k, v in llm_options.manifest().items() if k not in PACING_OPTIONS}
+        return ("prompts/*.j2", "pools/*.yaml"), {"name": backend, "options": options}
+    if backend == "splice":
+        from .export import _files_sha256
+
+        return (), {"name": "splice", "source": _files_sha256(Path(source))}
+    return ("genres/*.j2", "pools/*.yaml"), "templates"
 
 
 def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count: int | None = None,
@@ -263,27 +277,14 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
         except MissingKey as exc:
             raise BuildError(str(exc)) from None
         llm_options = llm_options or LLMOptions()
-        patterns = ("prompts/*.j2", "pools/*.yaml")
-        backend_id = {"name": backend, "options": {k: v for k, v in llm_options.manifest().items()
-                                                   if k not in ("rpm", "input_tpm", "output_tpm", "concurrency",
-                                                                "poll_interval", "api_attempts", "base_url")}}
-    elif backend == "splice":
-        from .export import _files_sha256
-
-        patterns = ()
-        backend_id = {"name": "splice", "source": _files_sha256(Path(source))}
-    else:
-        patterns = ("genres/*.j2", "pools/*.yaml")
-        backend_id = "templates"
+    patterns, backend_id = _backend_identity(backend, llm_options, source)
     seed = spec.seed if seed is None else seed
     out = Path(out)
     templates_sha = tree_sha256(templates_root(), patterns)
     add = [Path(p) for p in (add or [])]
     n_added = _check_added(add, spec)
     if add:
-        import hashlib as _h
-
-        backend_id = {"backend": backend_id, "added": [_h.sha256(p.read_bytes()).hexdigest() for p in add]}
+        backend_id = {"backend": backend_id, "added": [hashlib.sha256(p.read_bytes()).hexdigest() for p in add]}
     key = build_key(spec, seed, count, backend_id, templates_sha)
     mode = _prepare_out(out, key, force, log)
     if backend in ("templates", "splice"):
@@ -304,10 +305,8 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     except ValueError as exc:
         shutil.rmtree(work, ignore_errors=True)
         raise BuildError(str(exc)) from None
-    try:
-        from .llm.executors import FatalAPIError
-    except ImportError:  # the anthropic extra is not installed; the offline path does not need it
-        FatalAPIError = RuntimeError  # noqa: N806
+    from .llm.executors import FatalAPIError  # light: the SDK itself is imported only by the anthropic backends
+
     try:
         writer.prepare(plan_documents(spec, seed, count))
         filters = document_filters(spec, exact_phrasings=backend in ("templates", "splice"))
