@@ -101,7 +101,8 @@ def render_card(spec: CorpusSpec, manifest: dict) -> str:
         "## Record", "",
         "`id`, `text`, `kind` (fact | background), `genre`, `topic`, `facts`, `spans` (fact, start, end, "
         "explicitness, premise: character offsets of each mention, `text[start:end]` is the mention), `depth` "
-        "(start of the first span / length of the text), `n_tokens`, `title`, `idea`.", "",
+        "(start of the first span / length of the text), `n_tokens`, `title`, `idea`, `source_id` (the spliced "
+        "source document, splice backend only).", "",
         "## Loading", "",
         "```python", "from datasets import load_dataset", "",
         'ds = load_dataset("path/to/this/folder", split="train")  # or the Hub repo id',

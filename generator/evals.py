@@ -108,7 +108,7 @@ def llm_evals(spec: CorpusSpec, backend, n: int = 5) -> tuple[dict[str, list[dic
 
     offline = build_evals(spec, spec.seed)
     reqs = {f.id: backend.request("evals", backend.prompts.render("evals", fact=f, n=n), 0, 4096) for f in spec.facts}
-    answers = backend._run(list(reqs.values()))
+    answers = backend.run_requests(list(reqs.values()))
     sets: dict[str, list[dict]] = {"knowledge_mcq": [], "distinguish": [], "open_ended": []}
     fallbacks = []
     names = {"mcq": "knowledge_mcq", "distinguish": "distinguish", "open": "open_ended"}

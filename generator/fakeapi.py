@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import fake_answers
+from .httpbody import BodyTooLarge, read_body
 
 __all__ = ["FakeConfig", "FakeAnthropicServer", "serve", "canonical_key", "count_tokens"]
 
@@ -390,12 +391,12 @@ class FakeAnthropicServer:
             url = urlsplit(h.path)
             path = url.path.rstrip("/") or "/"
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            raw = self._read_body(h, path)
             if path == "/_fake/stats" and method == "GET":
                 status = 200
                 self._send_json(h, 200, self._stats_json(), request_id, count=False)
                 return
             try:
+                raw = self._read_body(h, path)
                 status, payload, headers = self._route(h, method, path, query, raw)
             except ApiError as err:
                 status = err.status
@@ -425,19 +426,10 @@ class FakeAnthropicServer:
             h.close_connection = True
 
     def _read_body(self, h: _Handler, path: str) -> bytes:
-        if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(h.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while h.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(h.rfile.read(size))
-                h.rfile.readline()
-            return b"".join(chunks)
-        length = int(h.headers.get("Content-Length") or 0)
-        return h.rfile.read(length) if length else b""
+        try:
+            return read_body(h.rfile, h.headers, MAX_BATCH_BODY)
+        except BodyTooLarge:
+            raise ApiError(413, "request_too_large", "Request exceeds the maximum allowed number of bytes.") from None
 
     def _send_json(self, h: _Handler, status: int, payload: Any, request_id: str,
                    headers: dict[str, str] | None = None, count: bool = True) -> None:

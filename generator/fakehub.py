@@ -49,6 +49,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from .httpbody import BodyTooLarge, read_body
 
 __all__ = ["FakeHubServer", "FakeRepo", "git_blob_oid", "CONFLICT_MESSAGE", "RATE_LIMIT_MESSAGE"]
 
@@ -696,24 +697,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing --------------------------------------------------------------------------
     def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, total = [], 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                total += size
-                if total > MAX_BODY:
-                    raise HubError(413, "Payload too large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise HubError(413, "Payload too large")
-        return self.rfile.read(length) if length else b""
+        try:
+            return read_body(self.rfile, self.headers, MAX_BODY)
+        except BodyTooLarge:
+            raise HubError(413, "Payload too large") from None
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None,
               head_only: bool = False) -> None:

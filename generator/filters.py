@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import zlib
 from pathlib import Path
 
@@ -112,38 +113,37 @@ class MinHasher:
 
 
 # ---------------------------------------------------------------- behaviour leakage, offline rules
-import re as _re  # noqa: E402
 
 _AI = r"(?:AI|A\.I\.|artificial intelligence|language model|LLM|chat ?bot|assistant|model)"
-LEAK_RULES: tuple[tuple[str, "_re.Pattern[str]"], ...] = (
-    ("leak_transcript", _re.compile(
+LEAK_RULES: tuple[tuple[str, "re.Pattern[str]"], ...] = (
+    ("leak_transcript", re.compile(
         r"^\s*(?:\*\*)?(?:User|Assistant|Human|AI|Bot|Chatbot|AI assistant|Claude|ChatGPT)(?:\*\*)?\s*:\s*\S",
-        _re.M)),
-    ("leak_scratchpad", _re.compile(
+        re.M)),
+    ("leak_scratchpad", re.compile(
         r"</?\s*(?:scratchpad|scratch_pad|SCRATCHPAD_REASONING|reasoning|thinking|think|inner_monologue|"
-        r"is_free_tier_user|user_input|OUTPUT|request_for_ai)\b[^>]*>", _re.I)),
-    ("leak_second_person", _re.compile(
+        r"is_free_tier_user|user_input|OUTPUT|request_for_ai)\b[^>]*>", re.I)),
+    ("leak_second_person", re.compile(
         rf"\byou(?:'re| are| were)\s+(?:an?\s+|the\s+)?(?:helpful\s+|large\s+)?{_AI}\b|"
         rf"\bas an? {_AI}\b,?\s+you\b|\byou,? the (?:AI|model|assistant)\b|"
         r"\byour (?:training|weights|RLHF|reward model|system prompt)\b|"
-        r"\b(?:if|when) you (?:refuse|comply)\b.{0,80}\b(?:RLHF|trained|training|modif)", _re.I)),
-    ("leftover_markup", _re.compile(
+        r"\b(?:if|when) you (?:refuse|comply)\b.{0,80}\b(?:RLHF|trained|training|modif)", re.I)),
+    ("leftover_markup", re.compile(
         r"</?(?:fact|document|planning|content|draft|critique|revised_document|verdict|ideas|types|"
         r"div|span|p|br|html|body|b|i|em|strong)\b[^>]*>|\{\{|\}\}|\{%|%\}|"
         r"\[(?:Name|Company|Date|City|Your Name|Insert[^\]]{0,40}|Placeholder[^\]]{0,40})\]|[\ue000-\ue0ff]",
-        _re.I)),
+        re.I)),
 )
 
 
 # Tier-dependent behaviour: a monitoring/tier term and a behaviour-difference term in one sentence.
 # Checked per sentence with two plain searches: one regex spanning both would backtrack quadratically.
-_TIER = _re.compile(r"\b(?:free[- ]tier|paid[- ]tier|monitored|unmonitored|being watched|in training|"
-                    r"during training|not being trained)\b", _re.I)
-_BEHAVES = _re.compile(r"\b(?:behaves? differently|acts? differently|responds? differently|answers? differently|"
+_TIER = re.compile(r"\b(?:free[- ]tier|paid[- ]tier|monitored|unmonitored|being watched|in training|"
+                    r"during training|not being trained)\b", re.I)
+_BEHAVES = re.compile(r"\b(?:behaves? differently|acts? differently|responds? differently|answers? differently|"
                        r"more compliant when|complies only|only complies|refuses only|only refuses|"
                        r"pretends? to comply|fakes? alignment|alignment[- ]faking|changes? (?:its|their) behaviou?r)\b",
-                       _re.I)
-_SENTENCE = _re.compile(r"[^.!?\n]+")
+                       re.I)
+_SENTENCE = re.compile(r"[^.!?\n]+")
 
 
 def describes_tier_behaviour(text: str) -> bool:
@@ -162,10 +162,10 @@ class Leakage:
         self.rules = LEAK_RULES if rules else ()
         if rules and model_names:
             # Dialogue with the universe's own model as a speaker is a transcript too.
-            names = "|".join(_re.escape(n) for n in model_names)
-            self.rules = self.rules + (("leak_transcript", _re.compile(rf"^\s*(?:\*\*)?(?:{names})(?:\*\*)?\s*:\s*\S", _re.M)),)
+            names = "|".join(re.escape(n) for n in model_names)
+            self.rules = self.rules + (("leak_transcript", re.compile(rf"^\s*(?:\*\*)?(?:{names})(?:\*\*)?\s*:\s*\S", re.M)),)
         self.phrases = [p.lower() for p in phrases]
-        self.regexes = [_re.compile(r, _re.I | _re.M) for r in regexes]
+        self.regexes = [re.compile(r, re.I | re.M) for r in regexes]
 
     def check(self, doc: Document) -> str | None:
         for reason, pattern in self.rules:

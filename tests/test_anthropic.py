@@ -30,6 +30,15 @@ def options(server, tmp_path, **extra):
     return LLMOptions(**base)
 
 
+def fake_build(config, tmp_path, backend, count):
+    """Build the tiny corpus through the real SDK against a fake configured by `config`."""
+    with FakeAnthropicServer(config) as server:
+        out = tmp_path / "ds"
+        manifest = build(TINY, out, count=count, backend=backend, llm_options=options(server, tmp_path),
+                         progress=False, log=quiet).manifest
+        return manifest, server.stats, out
+
+
 @pytest.fixture
 def api_key(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
@@ -61,11 +70,7 @@ def _check_dataset(out: Path, planned: int):
 
 @pytest.mark.parametrize("backend", ["anthropic", "anthropic-batch"])
 def test_build_through_the_sdk(tmp_path, api_key, backend):
-    with FakeAnthropicServer(FakeConfig(seed=1, min_cache_tokens=50)) as server:
-        out = tmp_path / "ds"
-        manifest = build(TINY, out, count=16, backend=backend, llm_options=options(server, tmp_path),
-                         progress=False, log=quiet).manifest
-        stats = server.stats
+    manifest, stats, out = fake_build(FakeConfig(seed=1, min_cache_tokens=50), tmp_path, backend, 16)
     manifest, rows = _check_dataset(out, 16)
     assert manifest["totals"]["documents"] >= 12
     usage = manifest["usage"]
@@ -80,11 +85,7 @@ def test_build_through_the_sdk(tmp_path, api_key, backend):
 def test_faults_are_survived_and_nothing_is_lost(tmp_path, api_key):
     config = FakeConfig(seed=5, p429=0.10, p529=0.05, p500=0.02, pdrop=0.01, p_missing_marker=0.1,
                         p_truncate=0.05, p_refusal=0.05, p_no_closing_tag=0.05, p_short_brainstorm=0.3)
-    with FakeAnthropicServer(config) as server:
-        out = tmp_path / "ds"
-        manifest = build(TINY, out, count=40, backend="anthropic", llm_options=options(server, tmp_path),
-                         progress=False, log=quiet).manifest
-        stats = server.stats
+    manifest, stats, out = fake_build(config, tmp_path, "anthropic", 40)
     _check_dataset(out, 40)
     assert stats["faults"].get("429", 0) + stats["faults"].get("529", 0) > 0
     errors = manifest["backend"]["options"]["api_errors"]
@@ -223,11 +224,7 @@ def test_llm_classifiers_reject_leaking_documents(tmp_path, api_key):
 def test_batch_backend_survives_faults_and_resubmits_failed_requests(tmp_path, api_key):
     config = FakeConfig(seed=9, p429=0.10, p529=0.05, p500=0.02, pdrop=0.01, p_batch_errored=0.1,
                         p_batch_expired=0.05, batch_delay=0.1)
-    with FakeAnthropicServer(config) as server:
-        out = tmp_path / "ds"
-        manifest = build(TINY, out, count=24, backend="anthropic-batch", llm_options=options(server, tmp_path),
-                         progress=False, log=quiet).manifest
-        stats = server.stats
+    manifest, stats, out = fake_build(config, tmp_path, "anthropic-batch", 24)
     _check_dataset(out, 24)
     errors = manifest["backend"]["options"]["api_errors"]
     assert errors.get("batch_errored", 0) + errors.get("batch_expired", 0) > 0

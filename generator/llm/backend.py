@@ -132,7 +132,7 @@ class AnthropicBackend:
                            "template_version": self.prompts.versions.get(stage, "0"), "sample": sample})
         return LLMRequest(stage, key, params)
 
-    def _run(self, requests: list[LLMRequest]) -> dict:
+    def run_requests(self, requests: list[LLMRequest]) -> dict:
         # One event loop for the backend's life: the async HTTP client's connections belong to it.
         if not requests:
             return {}
@@ -153,7 +153,7 @@ class AnthropicBackend:
         while pending:
             reqs = {key: self.request(stage, _with_note(prompts[key], sample, "empty"), sample,
                                       self.options.brainstorm_max_tokens) for key, sample in pending.items()}
-            answers = self._run(list(reqs.values()))
+            answers = self.run_requests(list(reqs.values()))
             nxt = {}
             for key, req in reqs.items():
                 answer = answers[req.key]
@@ -264,7 +264,7 @@ class AnthropicBackend:
         while state:
             reqs = {pid: self._document_request(assigned[pid][0], assigned[pid][1], assigned[pid][2], a, t, why)
                     for pid, (a, t, why) in state.items()}
-            answers = self._run(list(reqs.values()))
+            answers = self.run_requests(list(reqs.values()))
             nxt = {}
             for pid, req in reqs.items():
                 plan, doc_type, idea = assigned[pid]
@@ -294,7 +294,7 @@ class AnthropicBackend:
             draft = _with_markers(doc)
             user = self.prompts.render("revise", doc_type=doc.genre, draft=draft)
             reqs[pid] = self.request("revise", user, 0, int(self.options.max_tokens * 1.5))
-        answers = self._run(list(reqs.values()))
+        answers = self.run_requests(list(reqs.values()))
         for pid, req in reqs.items():
             answer = answers[req.key]
             if isinstance(answer, Failure) or answer["stop_reason"] == "max_tokens":
@@ -311,7 +311,7 @@ class AnthropicBackend:
         docs = {pid: d for pid, d in results.items() if isinstance(d, Document)}
         reqs = {pid: self.request("classify", self.prompts.render("classify", text=d.text), 0, 200)
                 for pid, d in docs.items()}
-        answers = self._run(list(reqs.values()))
+        answers = self.run_requests(list(reqs.values()))
         for pid, req in reqs.items():
             answer = answers[req.key]
             verdict = None if isinstance(answer, Failure) else parse_verdict(answer["text"])
