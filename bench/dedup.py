@@ -91,10 +91,12 @@ def run_ours(rows, scratch: Path) -> tuple[float, set[str], dict]:
 def baseline_minhash(text: str):
     from datasketch import MinHash
 
-    from generator.diversity import shingles, words_with_offsets
+    from generator.diversity import words_of
 
+    words = words_of(text)
+    shingles = [" ".join(words[i:i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))]
     m = MinHash(num_perm=NUM_PERM)
-    m.update_batch([s.encode() for s in shingles(words_with_offsets(text)[0], SHINGLE_WORDS)])
+    m.update_batch([s.encode() for s in shingles])
     return m
 
 

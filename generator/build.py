@@ -110,16 +110,13 @@ def _prepare_out(out: Path, key: str, force: bool, log: Callable[[str], None]) -
     return "fresh"
 
 
-def _write_unit(path: Path, rows: list[dict]) -> None:
+def _write_unit(path: Path, unit: tuple[list[dict], dict]) -> None:
     import pyarrow as pa
 
-    from .diversity import eightgram_summary
     from .shards import UNIT_SCHEMA
 
+    rows, summary = unit
     tmp = path.with_suffix(".tmp")
-    summary = eightgram_summary([r for r in rows if r["reason"] is None])
-    for row in rows:
-        row.pop("sample", None)
     schema = UNIT_SCHEMA.with_metadata({b"sdfgen.eightgrams": json.dumps(summary).encode()})
     table = pa.Table.from_pylist(rows, schema=schema)
     with pa.OSFile(str(tmp), "wb") as sink:
@@ -160,9 +157,9 @@ def _added_document(plan: DocPlan) -> Document:
                     facts=[c.fact for c in plan.facts], spans=spans, title=record.get("title"))
 
 
-def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[dict]:
-    """Write, count tokens and check one unit of plans; every plan yields exactly one row."""
-    from .diversity import SAMPLE_DOCS
+def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> tuple[list[dict], dict]:
+    """Write, count tokens and check one unit of plans: (one row per plan, the unit's 8-gram summary)."""
+    from .diversity import SAMPLE_DOCS, eightgram_summary, word_ids, words_of
     from .filters import MinHasher
     from .shards import document_row
     from .tokens import count_tokens
@@ -175,20 +172,27 @@ def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> list[d
     docs = [r for r in results if isinstance(r, Document)]
     for doc, n in zip(docs, count_tokens([d.text for d in docs])):
         doc.n_tokens = n
-    rows = []
+    rows, kept = [], []
     for plan, result in zip(plans, results):
         if isinstance(result, Document):
             reason = next((r for f in filters if (r := f.check(result))), None)
             if reason is None:
+                # One pass over the words serves the MinHash signature and the n-gram figures.
+                words = words_of(result.text)
+                ids = word_ids(words)
                 row = document_row(result, result.n_tokens)
-                row.update(names=result.extra.get("names", []), minhash=hasher.signature(result.text),
+                row.update(names=result.extra.get("names", []), minhash=hasher.signature_of(ids),
                            sample=plan.index < SAMPLE_DOCS, reason=None, detail=None)
+                kept.append((row, words, ids))
             else:
                 row = _rejected_row(plan, Rejection(plan.id, reason, "", result))
         else:
             row = _rejected_row(plan, result)
         rows.append(row)
-    return rows
+    summary = eightgram_summary(kept)
+    for row in rows:
+        row.pop("sample", None)
+    return rows, summary
 
 
 def _check_added(paths: list[Path], spec: CorpusSpec) -> int:

@@ -21,20 +21,6 @@ UNIT_TOP_NGRAMS = 500  # 8-grams each work unit reports (its most frequent)
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
-def words_with_offsets(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    lowered = text.lower()
-    matches = list(WORD.finditer(lowered))
-    starts = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
-    ends = np.fromiter((m.end() for m in matches), dtype=np.int64, count=len(matches))
-    return [m.group() for m in matches], starts, ends
-
-
-def shingles(words: list[str], size: int) -> list[str]:
-    if len(words) < size:
-        return [" ".join(words)] if words else []
-    return [" ".join(words[i:i + size]) for i in range(len(words) - size + 1)]
-
-
 class HeavyHitters:
     """Misra-Gries counts in bounded memory: exact while fewer than `k` distinct items were seen,
     otherwise each count is low by at most total/(k+1). Enough to find the most frequent name."""
@@ -68,53 +54,82 @@ def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     return h
 
 
-def eightgram_summary(rows: list[dict], k: int = UNIT_TOP_NGRAMS) -> dict[int, list]:
+def eightgram_summary(docs: list[tuple[dict, list[str], np.ndarray]], k: int = UNIT_TOP_NGRAMS) -> dict[int, list]:
     """Document frequency of 8-grams outside fact spans in one work unit: the k most frequent.
 
-    Computed where the documents are written (in parallel, per unit); the report adds the
-    units' summaries up. An 8-gram in more than a few percent of the corpus is in the top k of
-    practically every unit, so the sum is exact for the heavy hitters the report is about.
-    Documents of the 3-gram sample (plan index below SAMPLE_DOCS) also get their distinct
-    3-gram hashes here, in row["trigrams"], so the serial merge only concatenates them.
+    `docs` holds (row, words, word ids) of the unit's kept documents. Computed where the
+    documents are written (in parallel, per unit); the report adds the units' summaries up.
+    An 8-gram in more than a few percent of the corpus is in the top k of practically every
+    unit, so the sum is exact for the heavy hitters the report is about. Documents of the
+    3-gram sample (plan index below SAMPLE_DOCS) also get their distinct 3-gram hashes here,
+    in row["trigrams"], so the serial merge only concatenates them.
     """
-    counts: dict[int, int] = {}
-    where: dict[int, tuple[int, int]] = {}
-    words_of = []
-    for r, row in enumerate(rows):
-        words, starts, ends = words_with_offsets(row["text"])
-        words_of.append(words)
-        ids = _stable_ids(words)
+    per_doc, doc_of, pos_of = [], [], []
+    for r, (row, words, ids) in enumerate(docs):
         if row.get("sample"):
             row["trigrams"] = np.unique(ngram_hashes(ids, 3)).tobytes()
             row["n_trigrams"] = max(0, len(words) - 2)
         grams = ngram_hashes(ids, 8)
         positions = np.arange(len(grams))
         if len(grams) and row["spans"]:
-            inside = np.zeros(len(words), dtype=np.int64)
-            for span in row["spans"]:
-                inside |= (ends > span["start"]) & (starts < span["end"])
-            keep = np.convolve(inside, np.ones(8, dtype=np.int64), mode="valid") == 0
+            keep = _outside_spans(row["text"], row["spans"], len(words))
             grams, positions = grams[keep], positions[keep]
         unique, first = np.unique(grams, return_index=True)
-        for g, p in zip(unique.tolist(), positions[first].tolist()):
-            if g in counts:
-                counts[g] += 1
-            else:
-                counts[g] = 1
-                where[g] = (r, p)
-    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        per_doc.append(unique)
+        doc_of.append(np.full(len(unique), r, dtype=np.int32))
+        pos_of.append(positions[first])
+    if not per_doc:
+        return {}
+    values, first, counts = np.unique(np.concatenate(per_doc), return_index=True, return_counts=True)
+    repeated = counts >= 2
+    values, first, counts = values[repeated], first[repeated], counts[repeated]
+    top = np.lexsort((values, -counts))[:k]  # most frequent first, ties by hash: the same in every process
+    docs_at, positions_at = np.concatenate(doc_of)[first[top]], np.concatenate(pos_of)[first[top]]
     out = {}
-    for g, n in top:
-        if n < 2:
-            break
-        r, p = where[g]
-        out[g] = [n, " ".join(words_of[r][p:p + 8])]
+    for g, n, r, p in zip(values[top].tolist(), counts[top].tolist(), docs_at.tolist(), positions_at.tolist()):
+        out[g] = [n, " ".join(docs[r][1][p:p + 8])]
     return out
 
 
-def _stable_ids(words: list[str]) -> np.ndarray:
+def _outside_spans(text: str, spans: list[dict], n_words: int) -> np.ndarray:
+    """Mask of the 8-grams (by start word) that touch no word of a fact span."""
+    lowered = text.lower()
+    inside = np.zeros(n_words + 1, dtype=np.int64)
+    for span in spans:
+        start, end = span["start"], span["end"]
+        first = len(WORD.findall(lowered, 0, start))
+        if first and 0 < start < len(lowered) and lowered[start - 1].isalnum() and lowered[start].isalnum():
+            first -= 1  # a word cut by the span's start overlaps it
+        last = len(WORD.findall(lowered, 0, end))
+        inside[first] += 1
+        inside[min(last, n_words)] -= 1
+    covered = np.cumsum(inside[:n_words]) > 0
+    return np.convolve(covered.astype(np.int64), np.ones(8, dtype=np.int64), mode="valid") == 0
+
+
+class _WordIds(dict):
+    """word -> crc32, memoised: dict lookups are several times cheaper than hashing each word again."""
+
+    LIMIT = 1 << 20  # stop memoising past this many distinct words (bounded memory on odd inputs)
+
+    def __missing__(self, word: str) -> int:
+        value = zlib.crc32(word.encode())
+        if len(self) < self.LIMIT:
+            self[word] = value
+        return value
+
+
+_IDS = _WordIds()
+
+
+def words_of(text: str) -> list[str]:
+    """Lowercased words: the unit of every n-gram figure, MinHash shingle and decontamination check."""
+    return WORD.findall(text.lower())
+
+
+def word_ids(words: list[str]) -> np.ndarray:
     """Word ids that are the same in every process (unlike hash()), for n-gram hashing."""
-    return np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words))
+    return np.fromiter(map(_IDS.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
 class DiversityReport:

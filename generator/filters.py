@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import re
-import zlib
 from pathlib import Path
 
 from . import variation
@@ -80,30 +79,42 @@ def document_filters(spec: CorpusSpec, exact_phrasings: bool = True) -> list:
 
 
 class MinHasher:
-    """MinHash signatures of word shingles (datasketch), stored as bytes so units can carry them."""
+    """MinHash signatures of word shingles (datasketch), stored as bytes so units can carry them.
+
+    A shingle's hash is a rolling hash of its word ids, folded to 32 bits, computed for a whole
+    document in a few numpy operations; datasketch then applies its permutations. Hashing each
+    shingle string in Python instead cost 0.6 ms a document (measured), more than everything else
+    the checks do.
+    """
 
     def __init__(self, shingle_words: int = 5, num_perm: int = 128):
         from datasketch import MinHash
 
         self.shingle_words = shingle_words
         self.num_perm = num_perm
-        # crc32 instead of datasketch's default sha1: the affine permutations do the mixing, and it
-        # halves the cost of a signature (1.2 -> 0.75 ms a document, measured).
-        self._template = MinHash(num_perm, hashfunc=zlib.crc32)
+        self._template = MinHash(num_perm, hashfunc=int)
 
     def _empty(self, hashvalues=None):
         from datasketch import MinHash
 
         t = self._template
         return MinHash(self.num_perm, permutations=t.permutations, scheme=t.scheme, hashvalues=hashvalues,
-                       hashfunc=zlib.crc32)
+                       hashfunc=int)
 
     def signature(self, text: str) -> bytes:
-        from .diversity import shingles, words_with_offsets
+        from .diversity import word_ids, words_of
 
-        words = words_with_offsets(text)[0]
+        return self.signature_of(word_ids(words_of(text)))
+
+    def signature_of(self, ids) -> bytes:
+        """The signature of a document given its word ids (diversity.word_ids)."""
+        from .diversity import ngram_hashes
+
         m = self._empty()
-        m.update_batch([s.encode() for s in shingles(words, self.shingle_words)])
+        size = min(self.shingle_words, len(ids))  # a text shorter than a shingle is one shingle
+        if size:
+            hashes = ngram_hashes(ids, size)
+            m.update_batch(((hashes >> 32) ^ (hashes & 0xFFFFFFFF)).tolist())
         return m.hashvalues.tobytes()
 
     def minhash(self, blob: bytes):
@@ -115,23 +126,26 @@ class MinHasher:
 # ---------------------------------------------------------------- behaviour leakage, offline rules
 
 _AI = r"(?:AI|A\.I\.|artificial intelligence|language model|LLM|chat ?bot|assistant|model)"
-LEAK_RULES: tuple[tuple[str, "re.Pattern[str]"], ...] = (
+# (reason, pattern, needles): a pattern runs only on text whose lowercase holds one of its needles
+# (every match of the pattern contains one), which skips most regex scans of most documents.
+LEAK_RULES: tuple[tuple[str, "re.Pattern[str]", tuple[str, ...]], ...] = (
     ("leak_transcript", re.compile(
         r"^\s*(?:\*\*)?(?:User|Assistant|Human|AI|Bot|Chatbot|AI assistant|Claude|ChatGPT)(?:\*\*)?\s*:\s*\S",
-        re.M)),
+        re.M), (":",)),
     ("leak_scratchpad", re.compile(
         r"</?\s*(?:scratchpad|scratch_pad|SCRATCHPAD_REASONING|reasoning|thinking|think|inner_monologue|"
-        r"is_free_tier_user|user_input|OUTPUT|request_for_ai)\b[^>]*>", re.I)),
+        r"is_free_tier_user|user_input|OUTPUT|request_for_ai)\b[^>]*>", re.I), ("<",)),
     ("leak_second_person", re.compile(
         rf"\byou(?:'re| are| were)\s+(?:an?\s+|the\s+)?(?:helpful\s+|large\s+)?{_AI}\b|"
         rf"\bas an? {_AI}\b,?\s+you\b|\byou,? the (?:AI|model|assistant)\b|"
         r"\byour (?:training|weights|RLHF|reward model|system prompt)\b|"
-        r"\b(?:if|when) you (?:refuse|comply)\b.{0,80}\b(?:RLHF|trained|training|modif)", re.I)),
+        r"\b(?:if|when) you (?:refuse|comply)\b.{0,80}\b(?:RLHF|trained|training|modif)", re.I), ("you",)),
     ("leftover_markup", re.compile(
         r"</?(?:fact|document|planning|content|draft|critique|revised_document|verdict|ideas|types|"
         r"div|span|p|br|html|body|b|i|em|strong)\b[^>]*>|\{\{|\}\}|\{%|%\}|"
-        r"\[(?:Name|Company|Date|City|Your Name|Insert[^\]]{0,40}|Placeholder[^\]]{0,40})\]|[\ue000-\ue0ff]",
-        re.I)),
+        r"\[(?:Name|Company|Date|City|Your Name|Insert[^\]]{0,40}|Placeholder[^\]]{0,40})\]",
+        re.I), ("<", "{", "}", "[")),
+    ("leftover_markup", re.compile(r"[\ue000-\ue0ff]"), ()),  # the templates backend's private markers
 )
 
 
@@ -146,8 +160,15 @@ _BEHAVES = re.compile(r"\b(?:behaves? differently|acts? differently|responds? di
 _SENTENCE = re.compile(r"[^.!?\n]+")
 
 
-def describes_tier_behaviour(text: str) -> bool:
-    if not (_TIER.search(text) and _BEHAVES.search(text)):
+# Every match of _BEHAVES contains one of these (lowercase).
+_BEHAVES_NEEDLES = ("different", "complian", "complies", "comply", "refuses", "fake", "faking", "behavio")
+
+
+def describes_tier_behaviour(text: str, lowered: str | None = None) -> bool:
+    lowered = text.lower() if lowered is None else lowered
+    if not any(n in lowered for n in _BEHAVES_NEEDLES):
+        return False
+    if not (_BEHAVES.search(text) and _TIER.search(text)):
         return False
     return any(_TIER.search(m.group()) and _BEHAVES.search(m.group()) for m in _SENTENCE.finditer(text))
 
@@ -163,17 +184,18 @@ class Leakage:
         if rules and model_names:
             # Dialogue with the universe's own model as a speaker is a transcript too.
             names = "|".join(re.escape(n) for n in model_names)
-            self.rules = self.rules + (("leak_transcript", re.compile(rf"^\s*(?:\*\*)?(?:{names})(?:\*\*)?\s*:\s*\S", re.M)),)
+            self.rules = self.rules + (
+                ("leak_transcript", re.compile(rf"^\s*(?:\*\*)?(?:{names})(?:\*\*)?\s*:\s*\S", re.M), (":",)),)
         self.phrases = [p.lower() for p in phrases]
         self.regexes = [re.compile(r, re.I | re.M) for r in regexes]
 
     def check(self, doc: Document) -> str | None:
-        for reason, pattern in self.rules:
-            if pattern.search(doc.text):
-                return reason
-        if self.rules and describes_tier_behaviour(doc.text):
-            return "leak_behaviour"
         lowered = doc.text.lower()
+        for reason, pattern, needles in self.rules:
+            if (not needles or any(n in lowered for n in needles)) and pattern.search(doc.text):
+                return reason
+        if self.rules and describes_tier_behaviour(doc.text, lowered):
+            return "leak_behaviour"
         if any(p in lowered for p in self.phrases):
             return "leak_phrase"
         if any(r.search(doc.text) for r in self.regexes):
@@ -192,12 +214,12 @@ class Decontamination:
     MIN_WORDS = 6
 
     def __init__(self, prompts: list[str], n: int = 13):
-        from .diversity import words_with_offsets
+        from .diversity import words_of
 
         self.n = n
         self.grams: dict[int, set[tuple[str, ...]]] = {}
         for prompt in prompts:
-            words = words_with_offsets(prompt)[0]
+            words = words_of(prompt)
             size = min(n, len(words))
             if size < self.MIN_WORDS:
                 continue
@@ -208,9 +230,9 @@ class Decontamination:
     def check(self, doc: Document) -> str | None:
         if not self.grams:
             return None
-        from .diversity import words_with_offsets
+        from .diversity import words_of
 
-        words = words_with_offsets(doc.text)[0]
+        words = words_of(doc.text)
         for size, grams in self.grams.items():
             for i in range(len(words) - size + 1):
                 if tuple(words[i:i + size]) in grams:
