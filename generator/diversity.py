@@ -43,6 +43,14 @@ class HeavyHitters:
         return self.counts.items()
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting: numpy 2's plain np.unique hashes instead, 10-15x slower on uint64 (measured)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
 def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     """64-bit hash of every n-gram of word ids (wrapping arithmetic, deterministic)."""
     if len(ids) < n:
@@ -67,7 +75,7 @@ def eightgram_summary(docs: list[tuple[dict, list[str], np.ndarray]], k: int = U
     per_doc, doc_of, pos_of = [], [], []
     for r, (row, words, ids) in enumerate(docs):
         if row.get("sample"):
-            row["trigrams"] = np.unique(ngram_hashes(ids, 3)).tobytes()
+            row["trigrams"] = sorted_unique(ngram_hashes(ids, 3)).tobytes()
             row["n_trigrams"] = max(0, len(words) - 2)
         grams = ngram_hashes(ids, 8)
         positions = np.arange(len(grams))
@@ -165,7 +173,7 @@ class DiversityReport:
                 self.eightgrams[g] = [n, text]
 
     def result(self, near_duplicates: int = 0, considered: int | None = None) -> dict:
-        distinct = len(np.unique(np.concatenate(self._trigrams))) if self._trigrams else 0
+        distinct = len(sorted_unique(np.concatenate(self._trigrams))) if self._trigrams else 0
         docs = max(self.documents, 1)
         top_gram = max(self.eightgrams.items(), key=lambda kv: (kv[1][0], -kv[0]), default=None)
         top_name = max(self.names.items(), key=lambda kv: (kv[1], kv[0]), default=None)

@@ -35,28 +35,25 @@ def check(text: str, variables: frozenset[str] | None = None) -> None:
 
 @functools.lru_cache(maxsize=65536)
 def _parts(text: str) -> tuple:
-    """`text` split once into literals (str), alternatives (list) and variables (1-tuple)."""
-    out: list = []
-    for i, part in enumerate(BRACE.split(text)):
-        if i % 2 == 0:
-            if part:
-                out.append(part)
-        elif "|" in part:
-            out.append(part.split("|"))
-        else:
-            out.append((part,))
-    return tuple(out)
+    """`text` split once into [literal, slot, literal, slot, ..., literal]: a slot is a tuple of
+    alternatives or the name (str) of a variable."""
+    parts = BRACE.split(text)
+    for i in range(1, len(parts), 2):
+        body = parts[i]
+        parts[i] = tuple(body.split("|")) if "|" in body else body
+    return tuple(parts)
 
 
-def expand(text: str, choose: Callable[[list[str]], str], variables: Mapping[str, str]) -> str:
-    pieces = []
-    for part in _parts(text):
-        if isinstance(part, str):
-            pieces.append(part)
-        elif isinstance(part, list):
-            pieces.append(choose(part))
-        else:
-            pieces.append(variables[part[0]])
+def expand(text: str, choose: Callable[[tuple[str, ...]], str], variables: Mapping[str, str]) -> str:
+    parts = _parts(text)
+    if len(parts) == 1:
+        return text
+    # Hot path (dozens of calls a document): no helper calls beyond the choices themselves.
+    pieces = [parts[0]]
+    for i in range(1, len(parts), 2):
+        slot = parts[i]
+        pieces.append(choose(slot) if slot.__class__ is tuple else variables[slot])
+        pieces.append(parts[i + 1])
     return "".join(pieces)
 
 
@@ -69,13 +66,14 @@ def tidy_inline(text: str) -> str:
     """Like tidy, but keeps outer spaces (a template may glue `vary("... that ") ~ mention`) and drops the
     space an empty alternative leaves before punctuation ("patience {on this|}." -> "patience.")."""
     if "  " in text:
-        text = re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)
-    if any(p in text for p in _SPACED_PUNCTUATION):
-        text = re.sub(r"(?<=\w) +(?=[.,;:!?](?:\s|$))", "", text)
+        text = _DOUBLED_SPACE.sub(" ", text)
+    if " ." in text or " ," in text or " ;" in text or " :" in text or " !" in text or " ?" in text:
+        text = _SPACE_BEFORE_PUNCTUATION.sub("", text)
     return text
 
 
-_SPACED_PUNCTUATION = (" .", " ,", " ;", " :", " !", " ?")
+_DOUBLED_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<=\w) +(?=[.,;:!?](?:\s|$))")
 
 
 def surface_forms(text: str) -> Iterator[str]:
