@@ -1,4 +1,5 @@
 """The bundled corpora and the template library they run on."""
+import random
 import re
 
 import pytest
@@ -62,3 +63,21 @@ def test_every_genre_renders_clean_documents(library, name):
         for span in doc.spans:
             assert doc.text[span.start:span.end].strip() == doc.text[span.start:span.end]
     assert len(seen) >= min(len(library.genres), 12)
+
+
+@pytest.mark.parametrize("expression", [
+    "cast._seed", "cast.__class__.__mro__", "rng._rng.seed", "cast.author.__dict__",
+    "cast.variables.__func__.__globals__", "cast.author.name.format.__globals__", "topic.__init__",
+])
+def test_templates_stay_sandboxed(library, expression):
+    """The fast attribute path for our own objects still refuses private and internal names."""
+    from jinja2.exceptions import SecurityError
+
+    from generator.backends.templates import RNG, TopicView
+    from generator.cast import Cast
+
+    rng = random.Random(0)
+    context = {"cast": Cast(1, "doc"), "rng": RNG(rng), "topic": TopicView(next(iter(library.topics.values())), rng)}
+    assert library.env.from_string("{{ cast.author.name }} in {{ cast.city }}").render(context).strip()
+    with pytest.raises(SecurityError):
+        library.env.from_string("{{ " + expression + " }}").render(context)
