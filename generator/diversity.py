@@ -105,10 +105,11 @@ def _outside_spans(text: str, spans: list[dict], n_words: int) -> np.ndarray:
     inside = np.zeros(n_words + 1, dtype=np.int64)
     for span in spans:
         start, end = span["start"], span["end"]
-        first = len(WORD.findall(lowered, 0, start))
+        before = len(WORD.findall(lowered, 0, start))
+        first = before
         if first and 0 < start < len(lowered) and lowered[start - 1].isalnum() and lowered[start].isalnum():
             first -= 1  # a word cut by the span's start overlaps it
-        last = len(WORD.findall(lowered, 0, end))
+        last = before + len(WORD.findall(lowered, start, end))
         inside[first] += 1
         inside[min(last, n_words)] -= 1
     covered = np.cumsum(inside[:n_words]) > 0

@@ -20,6 +20,12 @@ def templates_root() -> Path:
     raise FileNotFoundError("cannot find the templates folder; set SDFGEN_TEMPLATES")
 
 
+def user_cache(*parts: str) -> Path:
+    """A folder under the user's cache (XDG_CACHE_HOME or ~/.cache)/sdfgen; not created here."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "sdfgen", *parts)
+
+
 def tree_sha256(root: Path, patterns: tuple[str, ...] = ("genres/*.j2", "pools/*.yaml")) -> str:
     """A hash of the files that decide what the offline backend writes."""
     h = hashlib.sha256()

@@ -31,8 +31,9 @@ SOURCES = {
 def _cache_dir() -> Path:
     if os.environ.get("TIKTOKEN_CACHE_DIR"):
         return Path(os.environ["TIKTOKEN_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "sdfgen" / "tiktoken"
+    from .paths import user_cache
+
+    path = user_cache("tiktoken")
     os.environ["TIKTOKEN_CACHE_DIR"] = str(path)
     return path
 
