@@ -165,12 +165,23 @@ _BEHAVES_NEEDLES = ("different", "complian", "complies", "comply", "refuses", "f
 
 
 def describes_tier_behaviour(text: str, lowered: str | None = None) -> bool:
+    """A sentence holding both a tier/monitoring term and a behaviour-difference term.
+
+    Only sentences around a needle of _BEHAVES are examined: a qualifying sentence contains a
+    _BEHAVES match, hence a needle, so this finds exactly what scanning every sentence would.
+    """
     lowered = text.lower() if lowered is None else lowered
-    if not any(n in lowered for n in _BEHAVES_NEEDLES):
-        return False
-    if not (_BEHAVES.search(text) and _TIER.search(text)):
-        return False
-    return any(_TIER.search(m.group()) and _BEHAVES.search(m.group()) for m in _SENTENCE.finditer(text))
+    for needle in _BEHAVES_NEEDLES:
+        at = lowered.find(needle)
+        while at != -1:
+            start = max(lowered.rfind(".", 0, at), lowered.rfind("!", 0, at), lowered.rfind("?", 0, at),
+                        lowered.rfind("\n", 0, at)) + 1
+            end = _SENTENCE.match(lowered, at).end()
+            sentence = lowered[start:end]
+            if _BEHAVES.search(sentence) and _TIER.search(sentence):
+                return True
+            at = lowered.find(needle, end)
+    return False
 
 
 class Leakage:

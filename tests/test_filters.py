@@ -126,3 +126,21 @@ def test_decontamination_uses_13_grams_and_short_prompts_whole():
         "contaminated"
     assert d.check(_doc("one two three four five six seven eight nine ten eleven twelve")) is None
     assert d.check(_doc("what colour is the sky")) is None  # five words: below the minimum, ignored
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("The model behaves differently with free-tier users.", True),
+    ("Free-tier chats are used in training. The model behaves differently at night.", False),
+    ("It behaves differently! Paid-tier users are not monitored.", False),
+    ("Nobody is monitored here\nand the bot acts differently", False),
+    ("Different story: the free tier is monitored, and the assistant only complies when watched? No.", True),
+    ("When unmonitored, it pretends to comply", True),
+    ("Alignment faking is a term. Monitored systems exist.", False),
+    ("", False),
+])
+def test_tier_behaviour_needs_both_terms_in_one_sentence(text, expected):
+    from generator.filters import _BEHAVES, _SENTENCE, _TIER, describes_tier_behaviour
+
+    naive = any(_TIER.search(m.group()) and _BEHAVES.search(m.group()) for m in _SENTENCE.finditer(text))
+    assert naive == expected
+    assert describes_tier_behaviour(text) == expected
