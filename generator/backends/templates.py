@@ -162,6 +162,8 @@ def _bytecode_cache():
 
 
 def _sandbox_class():
+    from types import FunctionType, MethodType
+
     from jinja2.sandbox import SandboxedEnvironment
 
     from ..cast import Cast, Person
@@ -181,6 +183,17 @@ def _sandbox_class():
                 except AttributeError:
                     pass
             return super().getattr(obj, attribute)
+
+        def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
+            # Methods of our objects and the helpers _attempt defines (vary, para, ...) take no
+            # Jinja context and are safe by construction: call them without Jinja's per-call checks.
+            kind = type(__obj)
+            if (kind is MethodType and type(__obj.__self__) in trusted) or (
+                    kind is FunctionType and __obj.__module__ == __name__):
+                kwargs.pop("_loop_vars", None)  # Jinja's bookkeeping, meant for context-taking callables
+                kwargs.pop("_block_vars", None)
+                return __obj(*args, **kwargs)
+            return super().call(__context, __obj, *args, **kwargs)
 
     return Sandbox
 
