@@ -76,7 +76,8 @@ def render_card(spec: CorpusSpec, manifest: dict) -> str:
     div = manifest.get("diversity")
     if div:
         rows = [["distinct word 3-grams / all 3-grams (first "
-                 f"{div['distinct_3gram_sample_documents']:,} documents)", f"{div['distinct_3gram_ratio']:.3f}"],
+                 f"{div['distinct_3gram_sample_documents']:,} documents, estimated from 1/16 of 3-gram hashes)",
+                 f"{div['distinct_3gram_ratio']:.3f}"],
                 ["documents with a near-duplicate (MinHash, Jaccard >= 0.7)", f"{div['near_duplicate_share']:.2%}"]]
         if div.get("top_person_name"):
             p = div["top_person_name"]

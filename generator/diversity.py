@@ -4,8 +4,8 @@ N-grams are word n-grams (lowercased), hashed to 64 bits with a rolling hash ove
 word ids in numpy, so counting costs a few array operations per document. 8-gram
 frequencies are summarised per work unit where documents are written (in parallel);
 the distinct-3-gram ratio is taken over a fixed prefix of the corpus (the first
-SAMPLE_DOCS documents in id order), which bounds memory and keeps the figure
-comparable across corpus sizes.
+SAMPLE_DOCS documents in id order) and a fixed 1/16 of the 3-gram hash space, which
+bounds memory and keeps the figure comparable across corpus sizes.
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ import numpy as np
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 SAMPLE_DOCS = 10_000  # distinct-3-gram ratio over the first this-many documents
 UNIT_TOP_NGRAMS = 500  # 8-grams each work unit reports (its most frequent)
+TRIGRAM_SAMPLE = 16  # the distinct-3-gram ratio is estimated from 1/16 of 3-gram hashes (see trigram_sample)
 _MULT = np.uint64(0x9E3779B97F4A7C15)
+_SAMPLE_SHIFT = np.uint64(64 - (TRIGRAM_SAMPLE.bit_length() - 1))  # top bits zero: 1 in TRIGRAM_SAMPLE
 
 
 class HeavyHitters:
@@ -41,6 +43,15 @@ class HeavyHitters:
 
     def items(self):
         return self.counts.items()
+
+
+def trigram_sample(hashes: np.ndarray) -> np.ndarray:
+    """The 3-grams whose hash falls in a fixed 1/TRIGRAM_SAMPLE of the hash space.
+
+    Distinct/all over this sample estimates the corpus ratio (every occurrence of a 3-gram is
+    in or out together), from 1/16 of the data the merge has to hold and sort.
+    """
+    return hashes[(hashes >> _SAMPLE_SHIFT) == 0]
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -75,8 +86,9 @@ def eightgram_summary(docs: list[tuple[dict, list[str], np.ndarray]], k: int = U
     per_doc, doc_of, pos_of = [], [], []
     for r, (row, words, ids) in enumerate(docs):
         if row.get("sample"):
-            row["trigrams"] = sorted_unique(ngram_hashes(ids, 3)).tobytes()
-            row["n_trigrams"] = max(0, len(words) - 2)
+            sampled = trigram_sample(ngram_hashes(ids, 3))
+            row["trigrams"] = sorted_unique(sampled).tobytes()
+            row["n_trigrams"] = len(sampled)
         grams = ngram_hashes(ids, 8)
         positions = np.arange(len(grams))
         if len(grams) and row["spans"]:
