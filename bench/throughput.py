@@ -5,7 +5,9 @@
 The floor takes the very texts the build wrote and only counts their tokens and writes
 them to Parquet with the same settings: no generator can beat it, so the ratio says how
 much of the build's time is generation and checking. Scaling compares --workers 2 with
---workers 1 on the same plan, in the same run.
+--workers 1 on the same plan, in the same run. The stage costs (rendering, and the checks
+every kept document goes through) bound what two workers could reach even with perfect
+scaling and free I/O.
 """
 from __future__ import annotations
 
@@ -38,6 +40,41 @@ def floor(out: Path) -> tuple[float, int]:
     return time.perf_counter() - started, sum(counts)
 
 
+def stage_costs(spec_path: str, count: int) -> dict[str, float]:
+    """Milliseconds a document for rendering and for the checks, measured warm in this process on the
+    first `count` plans: the parts of the build the floor does not have."""
+    from generator.build import load_for_build, make_backend
+    from generator.diversity import eightgram_summary, word_ids, words_of
+    from generator.filters import MinHasher, document_filters
+    from generator.plan import plan_documents
+    from generator.shards import document_row
+    from generator.tokens import count_tokens
+
+    spec, library = load_for_build(spec_path)
+    backend = make_backend("templates", spec, library, spec.seed, Path("."), None, lambda m: None)
+    filters = document_filters(spec, exact_phrasings=True)
+    hasher = MinHasher(spec.shingle_words)
+    plans = list(plan_documents(spec, spec.seed, count))
+    list(backend.write(plans))  # warm: compiled templates, Faker pools
+    started = time.perf_counter()
+    docs = list(backend.write(plans))
+    render = time.perf_counter() - started
+    for doc, n in zip(docs, count_tokens([d.text for d in docs])):
+        doc.n_tokens = n
+    started = time.perf_counter()
+    kept = []
+    for doc in docs:
+        if all(f.check(doc) is None for f in filters):
+            words = words_of(doc.text)
+            ids = word_ids(words)
+            row = document_row(doc, doc.n_tokens)
+            row.update(minhash=hasher.signature_of(ids), sample=True)
+            kept.append((row, words, ids))
+    eightgram_summary(kept)
+    checks = time.perf_counter() - started
+    return {"render_ms": render / len(docs) * 1000, "checks_ms": checks / len(docs) * 1000}
+
+
 def timed_build(spec: str, out: Path, count: int, workers: int) -> tuple[float, dict]:
     from generator.build import build
 
@@ -57,12 +94,19 @@ def main(argv: list[str] | None = None) -> int:
         two_s, manifest2 = timed_build(args.spec, Path(tmp) / "w2", args.count, 2)
         floor_s, tokens = floor(Path(tmp) / "w1")
     assert manifest["fingerprint"] == manifest2["fingerprint"], "--workers 2 changed the output"
+    stages = stage_costs(args.spec, min(args.count, 2000))
+    floor_ms = floor_s / manifest["totals"]["documents"] * 1000
     figures = {
         "documents": manifest["totals"]["documents"], "tokens": tokens,
         "build_1_worker_tokens_per_s": round(tokens / one_s), "build_2_workers_tokens_per_s": round(tokens / two_s),
         "floor_tokens_per_s": round(tokens / floor_s),
         "ratio_to_floor_1_worker": round(floor_s / one_s, 3), "ratio_to_floor_2_workers": round(floor_s / two_s, 3),
         "worker_scaling_1_to_2": round(one_s / two_s, 3), "same_fingerprint": True,
+        # Where a document's time goes, and the best ratio two workers could reach if they scaled
+        # perfectly and unit files, merging and start-up cost nothing: floor / ((floor + render + checks) / 2).
+        "floor_ms_per_doc": round(floor_ms, 3), "render_ms_per_doc": round(stages["render_ms"], 3),
+        "checks_ms_per_doc": round(stages["checks_ms"], 3),
+        "bound_2_workers": round(2 * floor_ms / (floor_ms + stages["render_ms"] + stages["checks_ms"]), 3),
     }
     print(json.dumps(figures, indent=2))
     best = max(figures["ratio_to_floor_1_worker"], figures["ratio_to_floor_2_workers"])
