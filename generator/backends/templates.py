@@ -228,8 +228,8 @@ class TemplateLibrary:
         return self._compiled[genre]
 
 
-_MARKER_RUN = re.compile(r"[\ue000\ue001][\ue000\ue001\s]*")
-_MARKER_SPLIT = re.compile(r"([\ue000\ue001])")
+# A run of markers that has whitespace in it (a marker directly before text is already in place).
+_MARKER_RUN = re.compile(r"[\ue000\ue001]+\s[\ue000\ue001\s]*")
 _DOUBLED_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINE_SPACE = re.compile(r"\n[ \t]*(?=\n)")
@@ -243,11 +243,26 @@ def _whitespace_first(run: re.Match) -> str:
     return "".join(ch for ch in text if ch != INLINE and ch != BLOCK) + markers
 
 
+def _marker_positions(raw: str) -> list[tuple[int, str]]:
+    """(index, marker) of every marker in order. str.find per marker is several times faster than
+    a regex scan for a character class over the whole document (measured)."""
+    found = []
+    for marker in (INLINE, BLOCK):
+        at = raw.find(marker)
+        while at != -1:
+            found.append((at, marker))
+            at = raw.find(marker, at + 1)
+    found.sort()
+    return found
+
+
 def _normalise(raw: str) -> tuple[str, list[tuple[int, str]]]:
     """Tidy whitespace and turn insertion markers into (offset, kind) pairs."""
     # A marker belongs to the text that follows it, wherever the template put it: move every
-    # marker past the whitespace after it.
-    raw = _MARKER_RUN.sub(_whitespace_first, raw)
+    # marker past the whitespace after it (when one is followed by whitespace at all).
+    end = len(raw)
+    if any(at + 1 < end and raw[at + 1].isspace() for at, _ in _marker_positions(raw)):
+        raw = _MARKER_RUN.sub(_whitespace_first, raw)
     # Each pattern runs only when the text holds what it needs: most documents need none of them.
     if "  " in raw:
         raw = _DOUBLED_SPACE.sub(" ", raw)  # a doubled space left by an empty alternative
@@ -258,16 +273,9 @@ def _normalise(raw: str) -> tuple[str, list[tuple[int, str]]]:
     if "\n\n\n" in raw:
         raw = _EXTRA_BLANK_LINES.sub("\n\n", raw)
     raw = raw.strip()
-    slots: list[tuple[int, str]] = []
-    out: list[str] = []
-    pos = 0
-    for piece in _MARKER_SPLIT.split(raw):
-        if piece == INLINE or piece == BLOCK:
-            slots.append((pos, "inline" if piece == INLINE else "block"))
-        else:
-            out.append(piece)
-            pos += len(piece)
-    text = "".join(out)
+    # Offsets in the text without markers: a marker's index minus the markers before it.
+    slots = [(at - k, "inline" if marker == INLINE else "block") for k, (at, marker) in enumerate(_marker_positions(raw))]
+    text = raw.replace(INLINE, "").replace(BLOCK, "")
     # Collapse runs of markers at one offset: a block slot wins (it is the cleaner break).
     by_offset: dict[int, str] = {}
     for offset, kind in slots:
