@@ -344,8 +344,11 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
             else:
                 from .engine import UnitJob, make_engine
 
+                def write_here(job: UnitJob) -> None:
+                    _write_unit(Path(job.path), run_unit(spec, writer, filters, list(job.plans)))
+
                 try:
-                    engine = make_engine(executor, workers, ray_address)
+                    engine = make_engine(executor, workers, ray_address, local=write_here)
                 except RuntimeError as exc:
                     raise BuildError(str(exc)) from None
                 jobs = (UnitJob(str(spec.path), seed, backend, str(source) if source else None,
