@@ -10,7 +10,7 @@ import sys
 
 SUITE = [
     ("startup", []),
-    ("throughput", ["--count", "5000"]),
+    ("throughput", ["--count", "20000"]),
     ("quality", ["--count", "10000"]),
     ("dedup", []),
     ("api", []),

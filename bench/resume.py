@@ -29,10 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill times")
+    parser.add_argument("--workers", type=int, default=1, help="--workers of every build, killed or not")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        base = [sys.executable, "-m", "generator.cli", "build", args.spec, "--count", str(args.count), "-q"]
+        base = [sys.executable, "-m", "generator.cli", "build", args.spec, "--count", str(args.count), "-q",
+                "--workers", str(args.workers)]
         started = time.monotonic()
         subprocess.run(base + ["-o", f"{tmp}/plain"], check=True, capture_output=True)
         span = time.monotonic() - started
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(same)
             print(f"kill {k + 1}: {'identical' if same else 'DIFFERENT'}", file=sys.stderr)
             subprocess.run(["rm", "-rf", str(out)], check=True)
-    print(json.dumps({"count": args.count, "kills": args.kills, "identical": sum(results),
+    print(json.dumps({"count": args.count, "workers": args.workers, "kills": args.kills, "identical": sum(results),
                       "uninterrupted_seconds": round(span, 1)}, indent=2))
     print(f"resume: {sum(results)}/{len(results)} interrupted builds identical to the uninterrupted one")
     return 0 if all(results) else 1

@@ -116,7 +116,9 @@ def _write_unit(path: Path, unit: tuple[list[dict], dict]) -> None:
     from .shards import UNIT_SCHEMA
 
     rows, summary = unit
-    tmp = path.with_suffix(".tmp")
+    # A per-process temp name: a helper orphaned by a killed build may still be finishing this unit
+    # while a rerun writes it too (same bytes, but they must not share one temp file).
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     schema = UNIT_SCHEMA.with_metadata({b"sdfgen.eightgrams": json.dumps(summary).encode()})
     table = pa.Table.from_pylist(rows, schema=schema)
     with pa.OSFile(str(tmp), "wb") as sink:
