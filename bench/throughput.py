@@ -41,19 +41,17 @@ def floor(out: Path) -> tuple[float, int]:
 
 
 def stage_costs(spec_path: str, count: int) -> dict[str, float]:
-    """Milliseconds a document for rendering and for the checks, measured warm in this process on the
-    first `count` plans: the parts of the build the floor does not have."""
-    from generator.build import load_for_build, make_backend
-    from generator.diversity import eightgram_summary, word_ids, words_of
-    from generator.filters import MinHasher, document_filters
+    """Milliseconds a document for rendering and for the checks (build.check_unit, tokens already
+    counted), measured warm in this process on the first `count` plans: the parts of the build the
+    floor does not have."""
+    from generator.build import check_unit, load_for_build, make_backend
+    from generator.filters import document_filters
     from generator.plan import plan_documents
-    from generator.shards import document_row
     from generator.tokens import count_tokens
 
     spec, library = load_for_build(spec_path)
     backend = make_backend("templates", spec, library, spec.seed, Path("."), None, lambda m: None)
     filters = document_filters(spec, exact_phrasings=True)
-    hasher = MinHasher(spec.shingle_words)
     plans = list(plan_documents(spec, spec.seed, count))
     list(backend.write(plans))  # warm: compiled templates, Faker pools
     started = time.perf_counter()
@@ -62,15 +60,7 @@ def stage_costs(spec_path: str, count: int) -> dict[str, float]:
     for doc, n in zip(docs, count_tokens([d.text for d in docs])):
         doc.n_tokens = n
     started = time.perf_counter()
-    kept = []
-    for doc in docs:
-        if all(f.check(doc) is None for f in filters):
-            words = words_of(doc.text)
-            ids = word_ids(words)
-            row = document_row(doc, doc.n_tokens)
-            row.update(minhash=hasher.signature_of(ids), sample=True)
-            kept.append((row, words, ids))
-    eightgram_summary(kept)
+    check_unit(spec, filters, plans, docs)
     checks = time.perf_counter() - started
     return {"render_ms": render / len(docs) * 1000, "checks_ms": checks / len(docs) * 1000}
 

@@ -161,12 +161,8 @@ def _added_document(plan: DocPlan) -> Document:
 
 def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> tuple[list[dict], dict]:
     """Write, count tokens and check one unit of plans: (one row per plan, the unit's 8-gram summary)."""
-    from .diversity import SAMPLE_DOCS, eightgram_summary, word_ids, words_of
-    from .filters import MinHasher
-    from .shards import document_row
     from .tokens import count_tokens
 
-    hasher = MinHasher(spec.shingle_words)
     generated = [p for p in plans if p.added is None]
     written = iter(list(backend.write(generated)) if generated else [])
     results = [_added_document(p) if p.added is not None else next(written) for p in plans]
@@ -174,6 +170,16 @@ def run_unit(spec: CorpusSpec, backend, filters, plans: list[DocPlan]) -> tuple[
     docs = [r for r in results if isinstance(r, Document)]
     for doc, n in zip(docs, count_tokens([d.text for d in docs])):
         doc.n_tokens = n
+    return check_unit(spec, filters, plans, results)
+
+
+def check_unit(spec: CorpusSpec, filters, plans: list[DocPlan], results: list) -> tuple[list[dict], dict]:
+    """Rows and 8-gram summary of written documents (tokens already counted) or rejections, one per plan."""
+    from .diversity import SAMPLE_DOCS, eightgram_summary, word_ids, words_of
+    from .filters import MinHasher
+    from .shards import document_row
+
+    hasher = MinHasher(spec.shingle_words)
     rows, kept = [], []
     for plan, result in zip(plans, results):
         if isinstance(result, Document):
@@ -339,25 +345,20 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
                     else:
                         yield number, path, unit
 
-            if workers == 1 and executor == "local":
-                for number, path, unit in todo():
-                    _write_unit(path, run_unit(spec, writer, filters, unit))
-                    bar.update(len(unit))
-            else:
-                from .engine import UnitJob, make_engine
+            from .engine import UnitJob, make_engine
 
-                def write_here(job: UnitJob) -> None:
-                    _write_unit(Path(job.path), run_unit(spec, writer, filters, list(job.plans)))
+            def write_here(job: UnitJob) -> None:
+                _write_unit(Path(job.path), run_unit(spec, writer, filters, list(job.plans)))
 
-                try:
-                    engine = make_engine(executor, workers, ray_address, local=write_here)
-                except RuntimeError as exc:
-                    raise BuildError(str(exc)) from None
-                jobs = (UnitJob(str(spec.path), seed, backend, str(source) if source else None,
-                                str(templates_root()), number, str(path), tuple(unit))
-                        for number, path, unit in todo())
-                for _, written in engine.run(jobs):
-                    bar.update(written)
+            try:
+                engine = make_engine(executor, workers, ray_address, local=write_here)
+            except RuntimeError as exc:
+                raise BuildError(str(exc)) from None
+            jobs = (UnitJob(str(spec.path), seed, backend, str(source) if source else None,
+                            str(templates_root()), number, str(path), tuple(unit))
+                    for number, path, unit in todo())
+            for _, written in engine.run(jobs):
+                bar.update(written)
         manifest = _assemble(spec, out, work, seed, count, planned, key, templates_sha, writer)
     except FatalAPIError as exc:
         raise BuildError(str(exc)) from None

@@ -66,13 +66,13 @@ def tidy_inline(text: str) -> str:
     """Like tidy, but keeps outer spaces (a template may glue `vary("... that ") ~ mention`) and drops the
     space an empty alternative leaves before punctuation ("patience {on this|}." -> "patience.")."""
     if "  " in text:
-        text = _DOUBLED_SPACE.sub(" ", text)
+        text = DOUBLED_SPACE.sub(" ", text)
     if " ." in text or " ," in text or " ;" in text or " :" in text or " !" in text or " ?" in text:
         text = _SPACE_BEFORE_PUNCTUATION.sub("", text)
     return text
 
 
-_DOUBLED_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
+DOUBLED_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")  # what an empty alternative leaves
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<=\w) +(?=[.,;:!?](?:\s|$))")
 
 

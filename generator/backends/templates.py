@@ -230,7 +230,6 @@ class TemplateLibrary:
 
 # A run of markers that has whitespace in it (a marker directly before text is already in place).
 _MARKER_RUN = re.compile(r"[\ue000\ue001]+\s[\ue000\ue001\s]*")
-_DOUBLED_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINE_SPACE = re.compile(r"\n[ \t]*(?=\n)")
 _EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
@@ -265,7 +264,7 @@ def _normalise(raw: str) -> tuple[str, list[tuple[int, str]]]:
         raw = _MARKER_RUN.sub(_whitespace_first, raw)
     # Each pattern runs only when the text holds what it needs: most documents need none of them.
     if "  " in raw:
-        raw = _DOUBLED_SPACE.sub(" ", raw)  # a doubled space left by an empty alternative
+        raw = variation.DOUBLED_SPACE.sub(" ", raw)  # a doubled space left by an empty alternative
     if " \n" in raw or "\t\n" in raw:
         raw = _TRAILING_SPACE.sub("\n", raw)
     if "\n " in raw or "\n\t" in raw:
