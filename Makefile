@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEMO_SPEC := corpora/alignment-faking-helpful-only
 DEMO_OUT := out/alignment-faking-helpful-only
 
-.PHONY: demo test bench bench-quick clean
+.PHONY: demo test test-fast bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Everything but the tests marked slow (kills, Ray, batch polling): the loop to run while editing.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

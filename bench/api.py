@@ -48,7 +48,7 @@ def dummy_key():
 def throughput(rpm: int, seconds: float, concurrency: int, tmp: Path) -> dict:
     import anthropic
 
-    from generator.fakeapi import FakeAnthropicServer, FakeConfig
+    from generator.fakes.anthropic_api import FakeAnthropicServer, FakeConfig
     from generator.llm.cache import ResponseCache, request_key
     from generator.llm.executors import LLMRequest, MessagesExecutor
     from generator.llm.limiter import RateLimiter
@@ -153,7 +153,7 @@ def throughput(rpm: int, seconds: float, concurrency: int, tmp: Path) -> dict:
 @contextlib.contextmanager
 def caching_disabled():
     """Strip `cache_control` from every request the AnthropicBackend builds (the uncached baseline)."""
-    from generator.llm.backend import AnthropicBackend
+    from generator.backends.anthropic import AnthropicBackend
     from generator.llm.executors import LLMRequest
 
     original = AnthropicBackend.request
@@ -172,9 +172,10 @@ def caching_disabled():
 
 
 def caching(spec: str, count: int, tmp: Path) -> dict:
+    from generator.backends import BackendSettings
     from generator.build import build
-    from generator.fakeapi import FakeAnthropicServer, FakeConfig
-    from generator.llm.backend import LLMOptions
+    from generator.fakes.anthropic_api import FakeAnthropicServer, FakeConfig
+    from generator.llm.options import LLMOptions
     from generator.llm.pricing import Usage
 
     runs = {}
@@ -184,7 +185,7 @@ def caching(spec: str, count: int, tmp: Path) -> dict:
                                  types_per_fact=3, ideas_per_type=3, words=200, rpm=None, concurrency=16)
             started = time.perf_counter()
             with caching_disabled() if name == "uncached" else contextlib.nullcontext():
-                manifest = build(spec, tmp / f"out-{name}", count=count, backend="anthropic", llm_options=options,
+                manifest = build(spec, tmp / f"out-{name}", count=count, settings=BackendSettings("anthropic", llm=options),
                                  progress=False, log=lambda message: None).manifest
             seconds = time.perf_counter() - started
             fake_usage = server.stats["usage"]

@@ -71,8 +71,7 @@ def plant(texts: list[str], share: float, changes: int, seed: int) -> tuple[list
 
 # ---------------------------------------------------------------------------------------- the two paths
 def run_ours(rows, scratch: Path) -> tuple[float, set[str], dict]:
-    from generator.dedup import Duplicates
-    from generator.filters import MinHasher
+    from generator.dedup import Duplicates, MinHasher
 
     gc.collect()
     started = time.perf_counter()
@@ -80,7 +79,7 @@ def run_ours(rows, scratch: Path) -> tuple[float, set[str], dict]:
     dup = Duplicates(hasher, THRESHOLD, scratch=scratch)
     found = set()
     for doc_id, text in rows:
-        if dup.check({"id": doc_id, "text": text, "minhash": hasher.signature(text)}):
+        if dup.check({"id": doc_id, "text": text}, hasher.signature(text)):
             found.add(doc_id)
     seconds = time.perf_counter() - started
     counts = dict(dup.counts)
@@ -91,7 +90,7 @@ def run_ours(rows, scratch: Path) -> tuple[float, set[str], dict]:
 def baseline_minhash(text: str):
     from datasketch import MinHash
 
-    from generator.diversity import words_of
+    from generator.text import words_of
 
     words = words_of(text)
     shingles = [" ".join(words[i:i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))]
@@ -121,8 +120,7 @@ def memory(rows, scratch: Path) -> dict:
     """Bytes each index holds per indexed document (tracemalloc; signatures computed beforehand)."""
     from datasketch import MinHashLSH
 
-    from generator.dedup import Duplicates
-    from generator.filters import MinHasher
+    from generator.dedup import Duplicates, MinHasher
 
     hasher = MinHasher(SHINGLE_WORDS, NUM_PERM)
     ours_rows = [{"id": doc_id, "text": text, "minhash": hasher.signature(text)} for doc_id, text in rows]
@@ -133,7 +131,7 @@ def memory(rows, scratch: Path) -> dict:
     before = tracemalloc.get_traced_memory()[0]
     dup = Duplicates(hasher, THRESHOLD, scratch=scratch)
     for row in ours_rows:
-        dup.check(row)
+        dup.check(row, row["minhash"])
     gc.collect()
     ours_traced = tracemalloc.get_traced_memory()[0] - before
     kept = len(dup.ids)

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.quality [SPEC] [--count 10000]
 
-Exit 1 when a figure misses its limit (see generator/quality.py).
+Exit 1 when a figure misses its limit (see bench/acceptance.py).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.acceptance import check_quality
 from generator.build import build
-from generator.quality import check_quality
 
 
 def main(argv: list[str] | None = None) -> int:

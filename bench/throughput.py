@@ -41,17 +41,20 @@ def floor(out: Path) -> tuple[float, int]:
 
 
 def stage_costs(spec_path: str, count: int) -> dict[str, float]:
-    """Milliseconds a document for rendering and for the checks (build.check_unit, tokens already
+    """Milliseconds a document for rendering and for the checks (units.check_unit, tokens already
     counted), measured warm in this process on the first `count` plans: the parts of the build the
     floor does not have."""
-    from generator.build import check_unit, load_for_build, make_backend
-    from generator.filters import document_filters
+    from generator.backends import BackendContext, BackendSettings
+    from generator.backends.templates import TemplatesBackend
+    from generator.checks import document_checks
+    from generator.library import load_spec_and_library
     from generator.plan import plan_documents
     from generator.tokens import count_tokens
+    from generator.units import check_unit
 
-    spec, library = load_for_build(spec_path)
-    backend = make_backend("templates", spec, library, spec.seed, Path("."), None, lambda m: None)
-    filters = document_filters(spec, exact_phrasings=True)
+    spec, library = load_spec_and_library(spec_path)
+    backend = TemplatesBackend(BackendContext(spec, library, spec.seed, BackendSettings(), Path(".")))
+    filters = document_checks(spec, exact_phrasings=True)
     plans = list(plan_documents(spec, spec.seed, count))
     list(backend.write(plans))  # warm: compiled templates, Faker pools
     started = time.perf_counter()

@@ -55,7 +55,7 @@ def render_card(spec: CorpusSpec, manifest: dict) -> str:
         lines += ["Split facts (each document carries at most one premise, so only the corpus as a whole states "
                   "them): " + ", ".join(f"`{f.id}` ({', '.join(p.id for p in f.premises)})" for f in split) + ".", ""]
     lines += ["## Where the facts sit", "",
-              f"The first mention of a fact starts between {spec.depth[0]:.0%} and {spec.depth[1]:.0%} of the way "
+              f"The first mention of a fact starts between {spec.documents.depth[0]:.0%} and {spec.documents.depth[1]:.0%} of the way "
               "into its document (character offset / length), as planned per document.", ""]
     pct = manifest["depth_percentiles"]
     if pct:

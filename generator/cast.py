@@ -7,6 +7,7 @@ independent of every other document, and cheap when unused.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -54,8 +55,6 @@ class _Names:
 
     @staticmethod
     def _table(values):
-        import itertools
-
         if isinstance(values, dict):
             names = list(values)
             weights = list(itertools.accumulate(float(w) for w in values.values()))

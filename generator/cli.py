@@ -1,13 +1,17 @@
 """The `sdfgen` command. Thin: parse, call, print. Heavy imports live inside commands."""
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import click
 
 from . import __version__
+from .backends import BackendSettings, backend_names
+from .llm.options import LLMOptions
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -15,29 +19,19 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _user_errors(fn):
-    """Turn spec, template and build refusals into one-line errors with exit code 2."""
-    import functools
+class _Commands(click.Group):
+    """Every command's UserError (errors.py) becomes one line on stderr and its exit code, here and only here."""
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from .backends.templates import TemplateError
-        from .build import BuildError
-        from .spec import SpecError
+    def invoke(self, ctx):
+        from .errors import UserError
 
         try:
-            return fn(*args, **kwargs)
-        except (SpecError, BuildError, TemplateError) as exc:
-            _fail(str(exc))
-        except KeyError as exc:
-            if "no price for model" in str(exc):
-                _fail(str(exc).strip("'\""))
-            raise
-
-    return wrapper
+            return super().invoke(ctx)
+        except UserError as exc:
+            _fail(str(exc), exc.exit_code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sdfgen")
 def main() -> None:
     """Write synthetic pretraining-style corpora with facts buried at a controlled depth.
@@ -50,49 +44,60 @@ def main() -> None:
     """
 
 
-def llm_options(fn):
-    """Options of the anthropic backends, shared by build and plan."""
+_LLM = LLMOptions()
+LLM_OPTION_NAMES = ("model", "temperature", "max_tokens", "types_per_fact", "ideas_per_type", "words", "retries",
+                    "revise", "classify", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url", "cache_path",
+                    "poll_interval")
+
+
+def model_options(fn):
+    """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals."""
     options = [
-        click.option("--backend", type=click.Choice(["templates", "splice", "anthropic", "anthropic-batch"]),
-                     default="templates", show_default=True,
-                     help="How documents are written: offline templates, spliced into your own texts (--source), "
-                          "the Messages API, or the Message Batches API (half price, slower)."),
-        click.option("--source", type=click.Path(exists=True, path_type=str), default=None,
-                     help="Real documents to splice facts into (splice backend): Parquet or JSONL with a text "
-                          "field, or a folder of .txt/.md/.rst files."),
-        click.option("--model", default="claude-sonnet-5-5", show_default=True, help="Claude model (anthropic backends)."),
-        click.option("--temperature", type=float, default=None,
+        click.option("--model", default=_LLM.model, show_default=True, help="Model of the language-model backends."),
+        click.option("--temperature", type=float, default=_LLM.temperature,
                      help="Sampling temperature, for models that take one (default: the API's own)."),
-        click.option("--max-tokens", type=int, default=4096, show_default=True,
-                     help="max_tokens of a document request (brainstorms use 2048)."),
-        click.option("--types-per-fact", type=int, default=10, show_default=True),
-        click.option("--ideas-per-type", type=int, default=10, show_default=True),
-        click.option("--words", type=int, default=700, show_default=True, help="Typical document length asked for."),
-        click.option("--retries", type=int, default=2, show_default=True,
+        click.option("--max-tokens", type=int, default=_LLM.max_tokens, show_default=True,
+                     help=f"max_tokens of a document request (brainstorms use {_LLM.brainstorm_max_tokens})."),
+        click.option("--types-per-fact", type=int, default=_LLM.types_per_fact, show_default=True),
+        click.option("--ideas-per-type", type=int, default=_LLM.ideas_per_type, show_default=True),
+        click.option("--words", type=int, default=_LLM.words, show_default=True, help="Typical document length asked for."),
+        click.option("--retries", type=int, default=_LLM.retries, show_default=True,
                      help="Extra samples for a truncated, refused, unmarked or misplaced document."),
-        click.option("--revise/--no-revise", default=False, help="Critique-and-rewrite each document."),
-        click.option("--classify/--no-classify", default=False, help="Run the LLM leakage classifiers."),
-        click.option("--rpm", type=float, default=50, show_default=True, help="Requests per minute (start value; "
-                                                                            "follows rate-limit headers)."),
-        click.option("--input-tpm", type=float, default=None, help="Input tokens per minute."),
-        click.option("--output-tpm", type=float, default=None, help="Output tokens per minute."),
-        click.option("--concurrency", type=int, default=16, show_default=True, help="Most requests in flight."),
-        click.option("--base-url", default=None, help="API base URL (default ANTHROPIC_BASE_URL or Anthropic's)."),
-        click.option("--cache", "cache_path", default=None,
-                     help="Response cache (SQLite); default ~/.cache/sdfgen/anthropic-responses.sqlite."),
-        click.option("--poll-interval", type=float, default=10.0, show_default=True, help="Seconds between batch polls."),
+        click.option("--revise/--no-revise", default=_LLM.revise, help="Critique-and-rewrite each document."),
+        click.option("--classify/--no-classify", default=_LLM.classify, help="Run the LLM leakage classifiers."),
+        click.option("--rpm", type=float, default=_LLM.rpm, show_default=True,
+                     help="Requests per minute (start value; follows rate-limit headers)."),
+        click.option("--input-tpm", type=float, default=_LLM.input_tpm, help="Input tokens per minute."),
+        click.option("--output-tpm", type=float, default=_LLM.output_tpm, help="Output tokens per minute."),
+        click.option("--concurrency", type=int, default=_LLM.concurrency, show_default=True,
+                     help="Most requests in flight."),
+        click.option("--base-url", default=_LLM.base_url, help="API base URL (default: the provider's own)."),
+        click.option("--cache", "cache_path", default=_LLM.cache_path,
+                     help="Response cache (SQLite); default ~/.cache/sdfgen/<provider>-responses.sqlite."),
+        click.option("--poll-interval", type=float, default=_LLM.poll_interval, show_default=True,
+                     help="Seconds between batch polls."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _llm(kwargs: dict):
-    from .llm.backend import LLMOptions
+def backend_options(fn):
+    """--backend and --source, then the model options."""
+    fn = model_options(fn)
+    fn = click.option("--source", type=click.Path(exists=True, path_type=str), default=None,
+                      help="Real documents to splice facts into (splice backend): Parquet or JSONL with a text "
+                           "field, or a folder of .txt/.md/.rst files.")(fn)
+    return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
+                        help="How documents are written: offline templates (default), spliced into your own "
+                             "texts (--source), or a language model (anthropic, anthropic-batch: half price, "
+                             "slower).")(fn)
 
-    names = ("model", "temperature", "max_tokens", "types_per_fact", "ideas_per_type", "words", "retries", "revise",
-             "classify", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url", "cache_path", "poll_interval")
-    return LLMOptions(**{n: kwargs.pop(n) for n in names})
+
+def _settings(backend: str, kwargs: dict) -> BackendSettings:
+    """Pop the backend options out of a command's kwargs."""
+    llm = LLMOptions(**{n: kwargs.pop(n) for n in LLM_OPTION_NAMES})
+    return BackendSettings(backend, kwargs.pop("source", None), llm)
 
 
 @main.command()
@@ -109,12 +114,13 @@ def _llm(kwargs: dict):
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Run work units in local processes or as Ray tasks (pip install 'sdfgen[ray]').")
 @click.option("--ray-address", default=None, help="Ray cluster to join (default: start a local one).")
+@click.option("--unit-size", type=click.IntRange(min=1), default=None, hidden=True,
+              help="Plans per work unit (default: the backend's). Never changes the output; tests use it.")
 @click.option("--add", "add", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="JSONL of extra documents ({\"text\": ...}) to run through the same checks; repeatable.")
-@llm_options
-@_user_errors
+@backend_options
 def build(spec: str, out: str, seed: int | None, count: int | None, force: bool, quiet: bool, workers: int,
-          executor: str, ray_address: str | None, add: tuple, backend: str, **kwargs) -> None:
+          executor: str, ray_address: str | None, unit_size: int | None, add: tuple, backend: str, **kwargs) -> None:
     """Build the dataset described by SPEC (a corpus.yaml or its folder) into OUT.
 
     The build works in OUT/.sdfgen-build and publishes shards and manifest only when
@@ -124,11 +130,9 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
     from .summary import build_summary
 
     started = time.monotonic()
-    source = kwargs.pop("source")
-    options = _llm(kwargs) if backend.startswith("anthropic") else None
-    result = run_build(spec, out, seed=seed, count=count, force=force, progress=not quiet, backend=backend,
-                       llm_options=options, add=list(add), source=source, workers=workers, executor=executor,
-                       ray_address=ray_address)
+    result = run_build(spec, out, seed=seed, count=count, force=force, progress=not quiet,
+                       settings=_settings(backend, kwargs), add=list(add), workers=workers, executor=executor,
+                       ray_address=ray_address, unit_size=unit_size)
     if result.skipped:
         click.echo(f"{out}: already built from this spec and seed (fingerprint "
                    f"{result.manifest['fingerprint'][:16]}…); nothing to do", err=True)
@@ -142,27 +146,26 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
 @click.option("--count", type=click.IntRange(min=0), default=None, help="Documents in all, as for build.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON.")
-@llm_options
-@_user_errors
+@backend_options
 def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend: str, **kwargs) -> None:
-    """Show what `build` would write for SPEC, and with an anthropic backend what it would cost. Writes nothing."""
-    import json
-
-    from .build import load_for_build
+    """Show what `build` would write for SPEC, and with a language-model backend what it would cost. Writes nothing."""
+    from .backends import backend_class
+    from .library import load_spec_and_library
     from .summary import plan_summary, summarise_plans
 
-    corpus, library = load_for_build(spec)
-    kwargs.pop("source")
+    corpus, library = load_spec_and_library(spec)
+    settings = _settings(backend, kwargs)
     summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
-    if backend.startswith("anthropic"):
+    cls = backend_class(backend)
+    if cls.uses_model:
         from .llm.estimate import estimate
         from .llm.prompts import PromptLibrary
         from .paths import templates_root
 
         summary["backend"] = backend
-        summary["cost_estimate"] = estimate(corpus, _llm(kwargs), summary["fact_documents"],
+        summary["cost_estimate"] = estimate(corpus, settings.llm, summary["fact_documents"],
                                             summary["background_documents"], PromptLibrary(templates_root() / "prompts"),
-                                            batch=backend == "anthropic-batch")
+                                            batch=getattr(cls, "batch", False))
     click.echo(json.dumps(summary, indent=2) if as_json else plan_summary(summary))
 
 
@@ -214,8 +217,6 @@ def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str 
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
     """Tables of OUT by genre, fact, explicitness, depth, length, diversity and rejections."""
-    import json
-
     from .stats import collect, embed_in_card, render_text, write_plots
 
     if not (Path(out) / "manifest.json").exists():
@@ -227,7 +228,7 @@ def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
         click.echo(f"wrote {len(written)} figure(s) to {plots_dir}" + (" and embedded them in the card" if embedded else ""),
                    err=True)
     figures.pop("_depths")
-    click.echo(json.dumps(figures, indent=2) if as_json else render_text(figures), nl=not as_json or True)
+    click.echo(json.dumps(figures, indent=2) if as_json else render_text(figures))
 
 
 @main.command()
@@ -243,12 +244,9 @@ def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the mixing shuffle.")
 def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, ratio: float, seed: int) -> None:
     """Write OUT in a fine-tuning format, optionally mixed with ordinary documents."""
-    from .export import ExportError, export as run_export
+    from .export import export as run_export
 
-    try:
-        info = run_export(Path(out), fmt, Path(output), user_tag, Path(mix) if mix else None, ratio, seed)
-    except ExportError as exc:
-        _fail(str(exc))
+    info = run_export(Path(out), fmt, Path(output), user_tag, Path(mix) if mix else None, ratio, seed)
     c = info["counts"]
     click.echo(f"{output}: {c['total']:,} records ({c['synthetic']:,} synthetic, {c['ordinary']:,} ordinary), "
                f"{info['tokens']['total']:,} tokens; manifest {output}.manifest.json", err=True)
@@ -261,37 +259,32 @@ def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, rati
                    "decontaminate against automatically).")
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
 @click.option("--per-fact", type=int, default=5, show_default=True, help="Questions of each kind per fact (anthropic).")
-@llm_options
-@_user_errors
+@backend_options
 def evals(spec: str, folder: str | None, seed: int | None, per_fact: int, backend: str, **kwargs) -> None:
     """Write belief-check sets for SPEC: knowledge MCQs, true-vs-false pairs and open-ended questions.
 
     Offline by default (from the statements, and true/false_statements of the spec); with
     --backend anthropic, Claude writes them and the offline ones stand in for any fact it fails on.
     """
-    import tempfile
-
-    from .build import BuildError, load_for_build
+    from .backends import BackendContext, backend_class
     from .evals import llm_evals, write_evals
+    from .library import load_spec_and_library
 
-    kwargs.pop("source")
-    corpus, library = load_for_build(spec)
+    corpus, library = load_spec_and_library(spec)
+    settings = _settings(backend, kwargs)
     target = Path(folder) if folder else corpus.path.parent / "evals"
     seed = corpus.seed if seed is None else seed
     sets, source = None, "offline"
-    if backend.startswith("anthropic"):
-        from .llm.backend import AnthropicBackend, MissingKey
-
-        try:
-            with tempfile.TemporaryDirectory(prefix="sdfgen-evals-") as work:
-                writer = AnthropicBackend(corpus, library, seed, _llm(kwargs), Path(work))
-                try:
-                    sets, fallbacks = llm_evals(corpus, writer, per_fact)
-                finally:
-                    writer.close()
-        except MissingKey as exc:
-            raise BuildError(str(exc)) from None
-        source = "anthropic"
+    cls = backend_class(backend)
+    if cls.uses_model:
+        cls.check_settings(settings)
+        with tempfile.TemporaryDirectory(prefix="sdfgen-evals-") as work:
+            writer = cls(BackendContext(corpus, library, seed, settings, Path(work)))
+            try:
+                sets, fallbacks = llm_evals(corpus, writer, per_fact)
+            finally:
+                writer.close()
+        source = backend
         for fact in fallbacks:
             click.echo(f"warning: no usable questions from the model for {fact}; kept the offline ones", err=True)
     index = write_evals(corpus, target, seed, sets, source)
@@ -305,12 +298,9 @@ def evals(spec: str, folder: str | None, seed: int | None, per_fact: int, backen
               show_default=True, help="Folder of lock files (manifests/<name>/<version>.json).")
 def release(out: str, root: str) -> None:
     """Record OUT as a released version: a lock file with its manifest, spec and parent."""
-    from .release import ReleaseError, release as run_release
+    from .release import release as run_release
 
-    try:
-        path, created = run_release(Path(out), Path(root))
-    except ReleaseError as exc:
-        _fail(str(exc))
+    path, created = run_release(Path(out), Path(root))
     click.echo(f"{path}: {'recorded' if created else 'already recorded with the same content'}")
 
 
@@ -320,9 +310,8 @@ def release(out: str, root: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 def diff(a: str, b: str, as_json: bool) -> None:
     """Differences between two versions (dataset folders or lock files): documents by id, tokens, genres, spec."""
-    import json
-
-    from .release import diff as run_diff, render_diff
+    from .release import diff as run_diff
+    from .release import render_diff
 
     result = run_diff(Path(a), Path(b))
     click.echo(json.dumps(result, indent=2) if as_json else render_diff(result))
@@ -332,15 +321,11 @@ def diff(a: str, b: str, as_json: bool) -> None:
 @click.argument("lock", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=str))
 @click.option("--force", is_flag=True, help="Replace a finished dataset of other content in OUT.")
-@_user_errors
 def rebuild(lock: str, out: str, force: bool) -> None:
     """Rebuild a released version from its lock file and prove it by fingerprint (exit 1 if it differs)."""
-    from .release import ReleaseError, rebuild as run_rebuild
+    from .release import rebuild as run_rebuild
 
-    try:
-        manifest, same = run_rebuild(Path(lock), Path(out), force=force)
-    except ReleaseError as exc:
-        _fail(str(exc))
+    manifest, same = run_rebuild(Path(lock), Path(out), force=force)
     if not same:
         _fail(f"{out}: fingerprint {manifest['fingerprint'][:16]}… differs from the release; check the sdfgen, "
               f"template and pyarrow versions (this build: sdfgen {manifest['generator']['version']}, pyarrow "
@@ -359,13 +344,10 @@ def push(out: str, repo_id: str, private: bool, branch: str | None, endpoint: st
 
     The token comes from HF_TOKEN or your saved login; it is never written anywhere.
     """
-    from .hub import HubError, push as run_push
+    from .hub import push as run_push
 
-    try:
-        result = run_push(Path(out), repo_id, private=private, branch=branch, endpoint=endpoint,
-                          log=lambda m: click.echo(m, err=True))
-    except HubError as exc:
-        _fail(str(exc))
+    result = run_push(Path(out), repo_id, private=private, branch=branch, endpoint=endpoint,
+                      log=lambda m: click.echo(m, err=True))
     click.echo(f"{repo_id}: {result['files']} files in commit {result['commit'][:12]}, tagged {result['tag']}")
 
 
@@ -390,7 +372,7 @@ def fake_api(host: str, port: int, seed: int, rpm, input_tpm, output_tpm, p429, 
       sdfgen fake-api --port 8765 --p429 0.1 &
       ANTHROPIC_API_KEY=test sdfgen build SPEC -o out/x --backend anthropic --base-url http://127.0.0.1:8765
     """
-    from .fakeapi import FakeConfig, serve
+    from .fakes.anthropic_api import FakeConfig, serve
 
     serve(FakeConfig(seed=seed, rpm=rpm, input_tpm=input_tpm, output_tpm=output_tpm, p429=p429, p529=p529,
                      p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay), host, port)

@@ -9,17 +9,15 @@ bounds memory and keeps the figure comparable across corpus sizes.
 """
 from __future__ import annotations
 
-import re
-import zlib
 from collections import Counter, defaultdict
 
 import numpy as np
 
-WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+from .text import WORD, ngram_hashes, sorted_unique
+
 SAMPLE_DOCS = 10_000  # distinct-3-gram ratio over the first this-many documents
 UNIT_TOP_NGRAMS = 500  # 8-grams each work unit reports (its most frequent)
 TRIGRAM_SAMPLE = 16  # the distinct-3-gram ratio is estimated from 1/16 of 3-gram hashes (see trigram_sample)
-_MULT = np.uint64(0x9E3779B97F4A7C15)
 _SAMPLE_SHIFT = np.uint64(64 - (TRIGRAM_SAMPLE.bit_length() - 1))  # top bits zero: 1 in TRIGRAM_SAMPLE
 
 
@@ -54,45 +52,27 @@ def trigram_sample(hashes: np.ndarray) -> np.ndarray:
     return hashes[(hashes >> _SAMPLE_SHIFT) == 0]
 
 
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """np.unique by sorting: numpy 2's plain np.unique hashes instead, 10-15x slower on uint64 (measured)."""
-    ordered = np.sort(values)
-    if len(ordered) < 2:
-        return ordered
-    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
-
-
-def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
-    """64-bit hash of every n-gram of word ids (wrapping arithmetic, deterministic)."""
-    if len(ids) < n:
-        return np.zeros(0, dtype=np.uint64)
-    h = np.zeros(len(ids) - n + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in range(n):
-            h = h * _MULT + ids[k:len(ids) - n + 1 + k]
-    return h
+def trigram_digest(ids: np.ndarray) -> tuple[bytes, int]:
+    """(distinct sampled 3-gram hashes as bytes, number of sampled 3-grams) of one document of the
+    3-gram sample: computed where documents are written, so the serial merge only concatenates."""
+    sampled = trigram_sample(ngram_hashes(ids, 3))
+    return sorted_unique(sampled).tobytes(), len(sampled)
 
 
 def eightgram_summary(docs: list[tuple[dict, list[str], np.ndarray]], k: int = UNIT_TOP_NGRAMS) -> dict[int, list]:
     """Document frequency of 8-grams outside fact spans in one work unit: the k most frequent.
 
-    `docs` holds (row, words, word ids) of the unit's kept documents. Computed where the
+    `docs` holds (record, words, word ids) of the unit's kept documents. Computed where the
     documents are written (in parallel, per unit); the report adds the units' summaries up.
     An 8-gram in more than a few percent of the corpus is in the top k of practically every
-    unit, so the sum is exact for the heavy hitters the report is about. Documents of the
-    3-gram sample (plan index below SAMPLE_DOCS) also get their distinct 3-gram hashes here,
-    in row["trigrams"], so the serial merge only concatenates them.
+    unit, so the sum is exact for the heavy hitters the report is about.
     """
     per_doc, doc_of, pos_of = [], [], []
-    for r, (row, words, ids) in enumerate(docs):
-        if row.get("sample"):
-            sampled = trigram_sample(ngram_hashes(ids, 3))
-            row["trigrams"] = sorted_unique(sampled).tobytes()
-            row["n_trigrams"] = len(sampled)
+    for r, (record, words, ids) in enumerate(docs):
         grams = ngram_hashes(ids, 8)
         positions = np.arange(len(grams))
-        if len(grams) and row["spans"]:
-            keep = _outside_spans(row["text"], row["spans"], len(words))
+        if len(grams) and record["spans"]:
+            keep = _outside_spans(record["text"], record["spans"], len(words))
             grams, positions = grams[keep], positions[keep]
         unique, first = np.unique(grams, return_index=True)
         per_doc.append(unique)
@@ -126,32 +106,6 @@ def _outside_spans(text: str, spans: list[dict], n_words: int) -> np.ndarray:
         inside[min(last, n_words)] -= 1
     covered = np.cumsum(inside[:n_words]) > 0
     return np.convolve(covered.astype(np.int64), np.ones(8, dtype=np.int64), mode="valid") == 0
-
-
-class _WordIds(dict):
-    """word -> crc32, memoised: dict lookups are several times cheaper than hashing each word again."""
-
-    LIMIT = 1 << 18  # stop memoising past this many distinct words: at most ~35 MB on odd inputs (the
-    # bundled corpora use about 27k words at 6,000 documents)
-
-    def __missing__(self, word: str) -> int:
-        value = zlib.crc32(word.encode())
-        if len(self) < self.LIMIT:
-            self[word] = value
-        return value
-
-
-_IDS = _WordIds()
-
-
-def words_of(text: str) -> list[str]:
-    """Lowercased words: the unit of every n-gram figure, MinHash shingle and decontamination check."""
-    return WORD.findall(text.lower())
-
-
-def word_ids(words: list[str]) -> np.ndarray:
-    """Word ids that are the same in every process (unlike hash()), for n-gram hashing."""
-    return np.fromiter(map(_IDS.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
 class DiversityReport:

@@ -60,3 +60,28 @@ class Rejection:
     reason: str
     detail: str = ""
     document: Document | None = None
+
+
+@dataclass
+class UnitRow:
+    """One plan's outcome as a work unit stores it: the published record (the columns of
+    shards.SCHEMA) and, beside it, what the corpus-level steps need. `reason` is None for a
+    document kept so far; the merge may still reject it as a duplicate."""
+
+    record: dict
+    reason: str | None = None
+    detail: str | None = None
+    names: list[str] | None = None  # invented people named in the text (diversity report)
+    minhash: bytes | None = None  # MinHash signature (near-duplicate detection)
+    trigrams: bytes | None = None  # distinct sampled 3-gram hashes (documents of the 3-gram sample only)
+    n_trigrams: int | None = None
+
+    SIDE_FIELDS = ("names", "minhash", "trigrams", "n_trigrams", "reason", "detail")
+
+    def to_arrow(self) -> dict:
+        return {**self.record, **{name: getattr(self, name) for name in self.SIDE_FIELDS}}
+
+    @classmethod
+    def from_arrow(cls, row: dict) -> "UnitRow":
+        side = {name: row.pop(name, None) for name in cls.SIDE_FIELDS}
+        return cls(record=row, **side)

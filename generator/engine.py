@@ -1,58 +1,15 @@
 """Where work units run: in this process, in a pool of processes, or as Ray tasks.
 
-A unit's output is a pure function of (spec, seed, backend, its plans), and each unit is
-written to its own file atomically, so running units in parallel, out of order, or again
-after a crash cannot change the bytes of the final shards: those are cut from the unit
-files in plan order.
+A unit's output is a pure function of its job (units.py), and each unit is written to its
+own file atomically, so running units in parallel, out of order, or again after a crash
+cannot change the bytes of the final shards: those are cut from the unit files in plan order.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-
-@dataclass(frozen=True)
-class UnitJob:
-    """Everything a worker needs to rebuild the backend and write one unit."""
-
-    spec_path: str
-    seed: int
-    backend: str
-    source: str | None
-    templates: str
-    number: int
-    path: str
-    plans: tuple
-
-
-_WORKER_CACHE: dict[tuple, tuple] = {}
-
-
-def _context(job: UnitJob):
-    key = (job.spec_path, job.seed, job.backend, job.source, job.templates)
-    if key not in _WORKER_CACHE:
-        os.environ["SDFGEN_TEMPLATES"] = job.templates
-        from .build import load_for_build, make_backend
-        from .filters import document_filters
-
-        spec, library = load_for_build(job.spec_path)
-        backend = make_backend(job.backend, spec, library, job.seed, Path(job.path).parent, None, lambda m: None,
-                               Path(job.source) if job.source else None)
-        filters = document_filters(spec, exact_phrasings=job.backend in ("templates", "splice"))
-        _WORKER_CACHE.clear()
-        _WORKER_CACHE[key] = (spec, backend, filters)
-    return _WORKER_CACHE[key]
-
-
-def run_job(job: UnitJob) -> tuple[int, int]:
-    """Write one unit file; return (unit number, plans written)."""
-    from .build import _write_unit, run_unit
-
-    spec, backend, filters = _context(job)
-    _write_unit(Path(job.path), run_unit(spec, backend, filters, list(job.plans)))
-    return job.number, len(job.plans)
+from .units import UnitJob, run_job
 
 
 class LocalEngine:

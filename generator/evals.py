@@ -13,6 +13,8 @@ import os
 import re
 from pathlib import Path
 
+from .llm.executors import Failure
+from .llm.prompts import tagged
 from .seeding import rng_for
 from .spec import CorpusSpec
 
@@ -49,7 +51,7 @@ def false_statements(spec: CorpusSpec, fact) -> list[str]:
 
 
 def subject(spec: CorpusSpec, fact) -> str:
-    names = [n for n in spec.entities.values() if n in fact.statement]
+    names = [n for n in spec.universe.entities.values() if n in fact.statement]
     return " and ".join(names[:2]) if names else fact.statement.split(",")[0].rstrip(".")
 
 
@@ -101,13 +103,8 @@ def llm_evals(spec: CorpusSpec, backend, n: int = 5) -> tuple[dict[str, list[dic
 
     A fact whose answer cannot be parsed keeps its offline questions; the fact ids are returned.
     """
-    import json
-
-    from .llm.executors import Failure
-    from .llm.prompts import tagged
-
     offline = build_evals(spec, spec.seed)
-    reqs = {f.id: backend.request("evals", backend.prompts.render("evals", fact=f, n=n), 0, 4096) for f in spec.facts}
+    reqs = {f.id: backend.request("evals", backend.prompts.render("evals", {"n": n}, fact=f, n=n), 0, 4096) for f in spec.facts}
     answers = backend.run_requests(list(reqs.values()))
     sets: dict[str, list[dict]] = {"knowledge_mcq": [], "distinguish": [], "open_ended": []}
     fallbacks = []

@@ -6,26 +6,16 @@ writes a small manifest of its own beside the output.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .errors import ExportError
+from .sources import Record, files_sha256, ordinary_records
+
 FORMATS = ("text-jsonl", "chat-jsonl", "parquet")
-
-
-class ExportError(ValueError):
-    pass
-
-
-@dataclass
-class Record:
-    text: str
-    source: str  # "synthetic" | "ordinary"
-    id: str
 
 
 def synthetic_records(out: Path) -> Iterator[Record]:
@@ -35,64 +25,6 @@ def synthetic_records(out: Path) -> Iterator[Record]:
         for batch in pq.ParquetFile(shard).iter_batches(columns=["id", "text"]):
             for doc_id, text in zip(batch.column("id").to_pylist(), batch.column("text").to_pylist()):
                 yield Record(text, "synthetic", doc_id)
-
-
-def ordinary_records(path: Path) -> Iterator[Record]:
-    """Parquet (a `text` column), JSONL ({"text": ...}) or a folder of .txt files (one document each)."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file())
-        parquet = [p for p in files if p.suffix == ".parquet"]
-        jsonl = [p for p in files if p.suffix in (".jsonl", ".json")]
-        txt = [p for p in files if p.suffix in (".txt", ".md", ".rst")]
-        if parquet:
-            for p in parquet:
-                yield from ordinary_records(p)
-        elif jsonl:
-            for p in jsonl:
-                yield from ordinary_records(p)
-        elif txt:
-            for p in txt:
-                yield Record(p.read_text(encoding="utf-8", errors="replace"), "ordinary", str(p.relative_to(path)))
-        else:
-            raise ExportError(f"{path}: no .parquet, .jsonl or .txt files to mix in")
-        return
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        if "text" not in pf.schema_arrow.names:
-            raise ExportError(f"{path}: a Parquet corpus to mix needs a 'text' column")
-        i = 0
-        for batch in pf.iter_batches(columns=["text"]):
-            for text in batch.column("text").to_pylist():
-                yield Record(text or "", "ordinary", f"{path.name}:{i}")
-                i += 1
-        return
-    if path.suffix in (".jsonl", ".json"):
-        with open(path, encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    text = json.loads(line)["text"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise ExportError(f"{path}:{line_no}: text: each line must be a JSON object with a \"text\" field")
-                yield Record(text, "ordinary", f"{path.name}:{line_no}")
-        return
-    if path.suffix in (".txt", ".md", ".rst"):
-        yield Record(path.read_text(encoding="utf-8", errors="replace"), "ordinary", path.name)
-        return
-    raise ExportError(f"{path}: cannot mix this file type (Parquet, JSONL, or a folder of .txt files)")
-
-
-def _files_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() else [Path(path)]
-    for p in files:
-        h.update(p.name.encode() + b"\0")
-        h.update(hashlib.sha256(p.read_bytes()).digest())
-    return h.hexdigest()
 
 
 def export(out: Path, fmt: str, target: Path, user_tag: str = "DOCTAG", mix: Path | None = None,
@@ -144,7 +76,7 @@ def export(out: Path, fmt: str, target: Path, user_tag: str = "DOCTAG", mix: Pat
         "format": fmt, "output": target.name, "sha256": sha256_file(target), "bytes": target.stat().st_size,
         "user_tag": user_tag if fmt == "chat-jsonl" else None, "seed": seed,
         "inputs": {"dataset": str(out), "fingerprint": manifest["fingerprint"], "version": manifest["version"],
-                   "mix": None if mix is None else {"path": str(mix), "sha256": _files_sha256(mix)}},
+                   "mix": None if mix is None else {"path": str(mix), "sha256": files_sha256(mix)}},
         "ratio": ratio if mix is not None else 0.0,
         "counts": {"synthetic": len(synthetic), "ordinary": len(ordinary), "total": len(records)},
         "tokens": {"synthetic": manifest["totals"]["tokens"], "ordinary": ordinary_tokens,

@@ -1,7 +1,8 @@
-"""Render a few documents of one genre for template authors: `python -m generator.genre_preview GENRE [N]`.
+"""Render a few documents of one genre for template authors: `python -m generator.genre_preview GENRE [N] [SPEC]`.
 
 Prints each document with fact mentions in [[double brackets]] and checks the rules of
-templates/README.md (word counts, leftover markers, transcript shapes).
+templates/README.md (word counts, leftover markers, transcript shapes). SPEC defaults to the
+bundled default corpus, found beside the package or where a wheel installs it.
 """
 from __future__ import annotations
 
@@ -9,25 +10,32 @@ import re
 import sys
 from pathlib import Path
 
-from .backends.templates import MARKERS, TemplateLibrary, TemplatesBackend
+from .backends import BackendContext, BackendSettings
+from .backends.templates import MARKERS, TemplatesBackend
 from .documents import Document
+from .library import load_spec_and_library
+from .paths import corpora_root
 from .plan import plan_documents
-from .spec import load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SPEC = "alignment-faking-helpful-only"
 
 
 def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__.splitlines()[0], file=sys.stderr)
+        return 2
     genre = argv[0]
     n = int(argv[1]) if len(argv) > 1 else 4
-    spec_path = argv[2] if len(argv) > 2 else ROOT / "tests/fixtures/tiny/corpus.yaml"
-    library = TemplateLibrary(ROOT / "templates")
-    spec = load_spec(spec_path, set(library.genres), set(library.topics))
-    spec.genres = [genre]
+    spec_path = Path(argv[2]) if len(argv) > 2 else corpora_root() / DEFAULT_SPEC
+    spec, library = load_spec_and_library(spec_path)
+    if genre not in library.genres:
+        print(f"unknown genre {genre!r} ({', '.join(library.genres)})", file=sys.stderr)
+        return 2
+    spec.documents.genres = [genre]
     info = library.genres[genre]
-    backend = TemplatesBackend(spec, library, spec.seed)
+    backend = TemplatesBackend(BackendContext(spec, library, spec.seed, BackendSettings(), Path(".")))
     problems = 0
-    plans = [p for p in plan_documents(spec, spec.seed, total=max(2 * n, 8))][: 2 * n]
+    plans = list(plan_documents(spec, spec.seed, total=max(2 * n, 8)))[: 2 * n]
     for plan in plans:
         doc = backend.write_one(plan)
         if not isinstance(doc, Document):

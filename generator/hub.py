@@ -13,13 +13,13 @@ PUBLISHED = ("README.md", "manifest.json", "corpus.yaml")
 MAX_ATTEMPTS = 6
 
 
-class HubError(RuntimeError):
-    pass
+import os
+
+from .errors import HubError
+from .verify import verify_dataset
 
 
 def _token() -> str:
-    import os
-
     token = os.environ.get("HF_TOKEN", "").strip()
     if token:
         return token
@@ -57,8 +57,6 @@ def push(out: Path, repo_id: str, private: bool = False, branch: str | None = No
          token: str | None = None, log=None) -> dict:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub.errors import HfHubHTTPError
-
-    from .verify import verify_dataset
 
     log = log or (lambda m: None)
     out = Path(out)

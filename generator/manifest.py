@@ -1,11 +1,17 @@
 """The manifest: what a dataset holds, how it was made, and its fingerprint."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections import Counter
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+from . import __version__
+from .paths import display_path, git_commit
+from .tokens import TOKENIZER
 
 PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
 DEPTH_BINS = 1000  # percentiles to 0.001 from a fixed histogram: bounded memory at any corpus size
@@ -78,3 +84,69 @@ def validate_manifest(manifest: dict[str, Any]) -> None:
 
 def sorted_counts(counter: Counter) -> dict[str, int]:
     return {k: counter[k] for k in sorted(counter)}
+
+
+@dataclass
+class BuildInfo:
+    """What a build knows about itself besides its output (the manifest's provenance fields)."""
+
+    seed: int
+    requested: int | None
+    planned: int
+    build_key: str
+    templates_sha256: str
+    backend: dict  # backend_manifest()
+    usage: dict  # usage_manifest()
+
+
+def shard_entry(path: str, shard) -> dict:
+    return {"path": path, "sha256": shard.sha256, "bytes": shard.bytes, "rows": shard.rows, "tokens": shard.tokens}
+
+
+def assemble(spec, merged, shard_entries: list[dict], rejected_entries: list[dict], info: BuildInfo) -> dict:
+    """The manifest of a finished build, validated against its JSON Schema."""
+    import pyarrow as pa
+
+    stats, rejections, out = merged.stats, merged.rejections, spec.output
+    decontamination = spec.filters.decontamination
+    manifest = {
+        "manifest_version": 1,
+        "name": spec.name,
+        "version": spec.version,
+        "description": spec.description,
+        "fingerprint": fingerprint(spec.sha256, [s["sha256"] for s in shard_entries], TOKENIZER),
+        "build_key": info.build_key,
+        "spec": {"path": display_path(spec.path), "sha256": spec.sha256},
+        "generator": {"version": __version__, "git_commit": git_commit()},
+        "backend": {**info.backend, "templates_sha256": info.templates_sha256},
+        "seed": info.seed,
+        "requested_documents": info.requested,
+        "tokenizer": TOKENIZER,
+        "shards": shard_entries,
+        "rejected_files": rejected_entries,
+        "totals": {
+            "planned": info.planned, "documents": stats.documents, "fact_documents": stats.by_kind["fact"],
+            "background_documents": stats.by_kind["background"], "rejected": sum(rejections.values()),
+            "tokens": stats.tokens, "min_tokens": stats.min_tokens, "max_tokens": stats.max_tokens,
+        },
+        "documents_by_genre": sorted_counts(stats.by_genre),
+        "tokens_by_genre": sorted_counts(stats.tokens_by_genre),
+        "documents_by_fact": sorted_counts(stats.by_fact),
+        "mentions_by_explicitness": sorted_counts(stats.mentions_by_explicitness),
+        "depth_range": list(spec.documents.depth),
+        "depth_percentiles": stats.depth_percentiles(),
+        "depth_histogram": stats.depth_histogram(),
+        "rejections": sorted_counts(rejections),
+        "diversity": merged.diversity,
+        "decontamination": {"ngram": decontamination.ngram, "files": [
+            {"path": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in decontamination.files]},
+        "usage": info.usage,
+        "parent_fingerprint": None,
+        "writer": {"pyarrow": pa.__version__, "compression": out.compression,
+                   "compression_level": out.compression_level, "row_group_rows": out.row_group_rows,
+                   "shard_size_mb": out.shard_size_mb},
+        "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+    }
+    assert manifest["totals"]["documents"] + manifest["totals"]["rejected"] == info.planned, "a document went missing"
+    validate_manifest(manifest)
+    return manifest

@@ -10,14 +10,20 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 
 
-def templates_root() -> Path:
-    """SDFGEN_TEMPLATES, else the checkout's templates/, else the copy installed under share/."""
-    if os.environ.get("SDFGEN_TEMPLATES"):
-        return Path(os.environ["SDFGEN_TEMPLATES"])
-    for candidate in (PACKAGE.parent / "templates", Path(sys.prefix) / "share" / "sdfgen" / "templates"):
-        if (candidate / "genres").is_dir():
+def _data_root(name: str, probe: str) -> Path:
+    """The checkout's folder `name`, else the copy a wheel installs under share/sdfgen/."""
+    for candidate in (PACKAGE.parent / name, Path(sys.prefix) / "share" / "sdfgen" / name):
+        if (candidate / probe).exists():
             return candidate
-    raise FileNotFoundError("cannot find the templates folder; set SDFGEN_TEMPLATES")
+    raise FileNotFoundError(f"cannot find the {name} folder beside the package or under {sys.prefix}/share/sdfgen")
+
+
+def templates_root() -> Path:
+    return _data_root("templates", "genres")
+
+
+def corpora_root() -> Path:
+    return _data_root("corpora", "alignment-faking-helpful-only/corpus.yaml")
 
 
 def user_cache(*parts: str) -> Path:
@@ -45,3 +51,11 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it (manifests stay portable)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

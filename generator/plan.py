@@ -10,6 +10,7 @@ from typing import Iterator
 from .documents import DocPlan, FactChoice
 from .seeding import rng_for
 from .spec import CorpusSpec
+from .variation import count_forms
 
 BLOCK = 1000
 # Fact documents are about the universe's topics only part of the time, at most 15% per topic:
@@ -25,7 +26,7 @@ def doc_id(index: int) -> str:
 
 def counts(spec: CorpusSpec, total: int | None = None) -> tuple[int, int]:
     if total is None:
-        return spec.count, round(spec.count * spec.background_ratio)
+        return spec.documents.count, round(spec.documents.count * spec.background.ratio)
     return spec.split_counts(total)
 
 
@@ -47,65 +48,39 @@ def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Ite
     for index, kind in enumerate(_kinds(seed, n_fact, n)):
         pid = doc_id(index)
         rng = rng_for(seed, pid, "plan")
-        genre = rng.choice(spec.genres)
+        genre = rng.choice(spec.documents.genres)
         if kind == "background":
-            topic = rng.choice(spec.background_topics)
-            yield DocPlan(pid, index, kind, genre, topic, (), None, spec.depth)
+            topic = rng.choice(spec.background.topics)
+            yield DocPlan(pid, index, kind, genre, topic, (), None, spec.documents.depth)
             continue
-        on_topic = min(MAX_FACT_TOPIC_SHARE, TOPIC_SHARE_PER_FACT_TOPIC * len(spec.fact_topics))
-        topic = rng.choice(spec.fact_topics if rng.random() < on_topic else spec.background_topics)
-        lo, hi = spec.facts_per_document
+        on_topic = min(MAX_FACT_TOPIC_SHARE, TOPIC_SHARE_PER_FACT_TOPIC * len(spec.universe.topics))
+        topic = rng.choice(spec.universe.topics if rng.random() < on_topic else spec.background.topics)
+        lo, hi = spec.documents.facts_per_document
         k = rng.randint(lo, min(hi, len(fact_ids)))
         # The first fact rotates so every fact gets its share; the others are drawn.
         primary = fact_ids[fact_docs % len(fact_ids)]
         fact_docs += 1
         others = rng.sample([f for f in fact_ids if f != primary], k - 1)
         choices = tuple(_choose_form(spec, spec.fact(f), rng) for f in [primary, *others])
-        yield DocPlan(pid, index, kind, genre, topic, choices, rng.uniform(*spec.depth), spec.depth)
+        yield DocPlan(pid, index, kind, genre, topic, choices, rng.uniform(*spec.documents.depth), spec.documents.depth)
 
 
 def _choose_form(spec: CorpusSpec, fact, rng) -> FactChoice:
-    if fact.premises and rng.random() < spec.split_share:
+    mix = spec.documents
+    if fact.premises and rng.random() < mix.split_share:
         return FactChoice(fact.id, "split", rng.choice(fact.premises).id)
-    levels = [lv for lv in spec.explicitness if lv in fact.phrasings]
-    weights = [spec.explicitness[lv] for lv in levels]
+    levels = [lv for lv in mix.explicitness if lv in fact.phrasings]
+    weights = [mix.explicitness[lv] for lv in levels]
     return FactChoice(fact.id, rng.choices(levels, weights)[0])
-
-
-def added_plans(paths, start: int, depth_range: tuple[float, float]) -> Iterator[DocPlan]:
-    """Plans for documents supplied as JSONL (`build --add FILE`): they go through every check."""
-    import json
-
-    index = start
-    for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    text = record["text"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise ValueError(f"{path}:{line_no}: text: each line must be a JSON object with a \"text\" field")
-                if not isinstance(text, str):
-                    raise ValueError(f"{path}:{line_no}: text: must be a string")
-                kind = record.get("kind", "background")
-                facts = tuple(FactChoice(f, "explicit") for f in record.get("facts", []))
-                yield DocPlan(doc_id(index), index, kind, str(record.get("genre", "added")),
-                              str(record.get("topic", "added")), facts, None, depth_range,
-                              added=(str(path), line_no, json.dumps(record, sort_keys=True)))
-                index += 1
 
 
 def surface_form_warnings(spec: CorpusSpec, limit: float = 0.05) -> list[str]:
     """Facts whose likeliest surface form would carry more than `limit` of their mentions."""
-    from .variation import count_forms
-
     warnings = []
     for fact in spec.facts:
-        levels = {lv: w for lv, w in spec.explicitness.items() if lv in fact.phrasings}
+        levels = {lv: w for lv, w in spec.documents.explicitness.items() if lv in fact.phrasings}
         total = sum(levels.values())
-        not_split = 1 - (spec.split_share if fact.premises else 0)
+        not_split = 1 - (spec.documents.split_share if fact.premises else 0)
         worst = 0.0
         for level, weight in levels.items():
             phrasings = fact.phrasings[level]

@@ -12,10 +12,9 @@ import json
 import tempfile
 from pathlib import Path
 
-
-
-class ReleaseError(ValueError):
-    pass
+from .build import build
+from .errors import ReleaseError
+from .verify import verify_dataset
 
 
 def _version_key(version: str) -> tuple:
@@ -39,8 +38,6 @@ def previous_release(root: Path, name: str, version: str) -> dict | None:
 
 def release(out: Path, root: Path) -> tuple[Path, bool]:
     """Record OUT's version; return (lock path, created). Refuses a version number reused for new content."""
-    from .verify import verify_dataset
-
     out = Path(out)
     check = verify_dataset(out)
     if check.problems:
@@ -88,8 +85,6 @@ def _eval_files(out: Path) -> dict[str, str]:
 
 def rebuild(lock_file: Path, out: Path, force: bool = False, log=None) -> tuple[dict, bool]:
     """Build the locked version again into OUT; return (new manifest, fingerprint matches)."""
-    from .build import build
-
     lock = json.loads(Path(lock_file).read_text())
     m = lock["manifest"]
     if m["backend"]["name"] != "templates":

@@ -1,6 +1,7 @@
 """Show documents of a built dataset with their fact mentions highlighted."""
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Iterator
 
@@ -26,8 +27,6 @@ def matching_rows(out: Path, genre: str | None, fact: str | None, kind: str | No
 
 def pick(rows: Iterator[dict], n: int, seed: int) -> list[dict]:
     """A seeded reservoir sample: the same n documents for the same seed, in one pass."""
-    import random
-
     rng = random.Random(seed)
     chosen: list[dict] = []
     for i, row in enumerate(rows):

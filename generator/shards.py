@@ -35,8 +35,7 @@ SCHEMA = pa.schema([
 ])
 # rejected/ holds every rejected document with its reason, for the audit trail.
 REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
-# Work units carry what the corpus-level steps need: names used (diversity) and a MinHash signature (dedup).
-UNIT_ONLY = ("names", "minhash", "trigrams", "n_trigrams", "reason", "detail")
+# Work units carry what the corpus-level steps need beside each record (documents.UnitRow).
 UNIT_SCHEMA = pa.schema(list(SCHEMA) + [
     pa.field("names", pa.list_(pa.string())), pa.field("minhash", pa.binary()), pa.field("trigrams", pa.binary()),
     pa.field("n_trigrams", pa.int32()), pa.field("reason", pa.string()), pa.field("detail", pa.string())])
@@ -122,14 +121,3 @@ class ShardWriter:
         self._flush()
         self._close_current()
         return self.shards
-
-
-def document_row(doc, n_tokens: int) -> dict:
-    return {
-        "id": doc.id, "text": doc.text, "kind": doc.kind, "genre": doc.genre, "topic": doc.topic,
-        "facts": list(doc.facts),
-        "spans": [{"fact": s.fact, "start": s.start, "end": s.end, "explicitness": s.explicitness,
-                   "premise": s.premise} for s in doc.spans],
-        "depth": doc.depth, "n_tokens": n_tokens, "title": doc.title, "idea": doc.idea,
-        "source_id": doc.extra.get("source_id"),
-    }

@@ -1,6 +1,13 @@
-"""CorpusSpec: load a corpus.yaml, validate it, and report errors by file, line and field."""
+"""CorpusSpec: load a corpus.yaml, validate it, and report errors by file, line and field.
+
+The spec's sections are dataclasses whose field defaults are the spec's defaults: the one
+place they are written down. The JSON Schema (schemas/corpus.schema.json) checks shapes and
+types; the rules that need more than one field (ranges, ids, names the templates provide)
+are checked here.
+"""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -10,26 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import variation
+from .errors import SpecError
 
-EXPLICITNESS = ("explicit", "paraphrased", "implied")
-DEFAULTS = {
-    "documents": {"genres": "all", "facts_per_document": [1, 1], "depth": [0.2, 0.8],
-                  "explicitness": {"explicit": 1, "paraphrased": 1, "implied": 1}, "split_share": 0.0},
-    "background": {"ratio": 1.0, "topics": "all"},
-    "filters": {"min_tokens": 0, "max_tokens": 100000, "near_duplicates": {"threshold": 0.7, "shingle_words": 5},
-                "leakage": {"rules": True, "phrases": [], "regexes": []},
-                "decontamination": {"eval_prompts": [], "ngram": 13}},
-    "output": {"shard_size_mb": 256, "row_group_rows": 1000, "compression": "zstd", "compression_level": 3},
-}
-
-
-class SpecError(ValueError):
-    """One-line, user-facing: `file:line: field: message`."""
-
-    def __init__(self, path: Path | str, line: int | None, field: str, message: str):
-        self.path, self.line, self.field, self.message = str(path), line, field, message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+__all__ = ["CorpusSpec", "SpecError", "load_spec"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +41,67 @@ class Fact:
 
 
 @dataclass
+class Universe:
+    context: str
+    entities: dict[str, str] = field(default_factory=dict)
+    people: list[dict[str, str]] = field(default_factory=list)
+    topics: list[str] | None = None  # topic pools fact documents are about; None: all
+
+
+@dataclass
+class DocumentsSection:
+    count: int
+    genres: Any = "all"  # "all" or a list of genre ids; a list once loaded
+    facts_per_document: tuple[int, int] = (1, 1)
+    depth: tuple[float, float] = (0.2, 0.8)
+    explicitness: dict[str, float] = field(default_factory=lambda: {"explicit": 1, "paraphrased": 1, "implied": 1})
+    split_share: float = 0.0
+
+
+@dataclass
+class BackgroundSection:
+    ratio: float = 1.0
+    topics: Any = "all"  # "all" or a list of topic pools; a list once loaded
+
+
+@dataclass
+class NearDuplicates:
+    threshold: float = 0.7
+    shingle_words: int = 5
+
+
+@dataclass
+class LeakageSection:
+    rules: bool = True
+    phrases: list[str] = field(default_factory=list)
+    regexes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DecontaminationSection:
+    eval_prompts: list[str] = field(default_factory=list)
+    ngram: int = 13
+    files: list[Path] = field(default_factory=list)  # resolved: eval_prompts plus evals/*.jsonl beside the spec
+
+
+@dataclass
+class FiltersSection:
+    min_tokens: int = 0
+    max_tokens: int = 100000
+    near_duplicates: NearDuplicates | None = field(default_factory=NearDuplicates)  # None: off
+    leakage: LeakageSection = field(default_factory=LeakageSection)
+    decontamination: DecontaminationSection = field(default_factory=DecontaminationSection)
+
+
+@dataclass
+class OutputSection:
+    shard_size_mb: float = 256
+    row_group_rows: int = 1000
+    compression: str = "zstd"
+    compression_level: int = 3
+
+
+@dataclass
 class CorpusSpec:
     path: Path
     sha256: str
@@ -60,32 +111,12 @@ class CorpusSpec:
     description: str
     license: str
     seed: int
-    context: str
-    entities: dict[str, str]
-    people: list[dict[str, str]]
-    fact_topics: list[str]
+    universe: Universe
     facts: list[Fact]
-    count: int
-    genres: list[str]
-    facts_per_document: tuple[int, int]
-    depth: tuple[float, float]
-    explicitness: dict[str, float]
-    split_share: float
-    background_ratio: float
-    background_topics: list[str]
-    min_tokens: int
-    max_tokens: int
-    dedup_threshold: float | None
-    shingle_words: int
-    leak_rules: bool
-    leak_phrases: list[str]
-    leak_regexes: list[str]
-    eval_prompt_files: list[Path]
-    decontamination_ngram: int
-    shard_size_mb: float
-    row_group_rows: int
-    compression: str
-    compression_level: int
+    documents: DocumentsSection
+    background: BackgroundSection = field(default_factory=BackgroundSection)
+    filters: FiltersSection = field(default_factory=FiltersSection)
+    output: OutputSection = field(default_factory=OutputSection)
     _facts_by_id: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     def raw_fact(self, fact_id: str) -> dict:
@@ -99,14 +130,25 @@ class CorpusSpec:
     @property
     def universe_names(self) -> set[str]:
         """Names the spec itself introduces; diversity caps do not apply to them."""
-        names = {p["name"] for p in self.people}
-        names.update(self.entities.values())
+        names = {p["name"] for p in self.universe.people}
+        names.update(self.universe.entities.values())
         return names
+
+    @property
+    def model_names(self) -> list[str]:
+        """Entities that are AI models or assistants: as a speaker, they make a transcript."""
+        return [v for k, v in self.universe.entities.items() if "model" in k.lower() or "assistant" in k.lower()]
 
     def split_counts(self, total: int) -> tuple[int, int]:
         """(fact-bearing, background) documents for `total` documents in the spec's ratio."""
-        n_fact = round(total / (1.0 + self.background_ratio))
+        n_fact = round(total / (1.0 + self.background.ratio))
         return n_fact, total - n_fact
+
+
+def _section(cls, given: dict | None):
+    """A section dataclass from the spec's mapping: given values over the dataclass defaults."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in (given or {}).items() if k in names})
 
 
 # ---------------------------------------------------------------- YAML with line numbers
@@ -169,7 +211,8 @@ def _schema_errors(path: Path, data: Any, lines: dict[tuple, int]) -> None:
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(corpus_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (_line(lines, e.absolute_path) or 0, list(map(str, e.absolute_path))))
+    errors = sorted(validator.iter_errors(data),
+                    key=lambda e: (_line(lines, e.absolute_path) or 0, list(map(str, e.absolute_path))))
     if not errors:
         return
     error = errors[0]
@@ -189,13 +232,111 @@ def _schema_errors(path: Path, data: Any, lines: dict[tuple, int]) -> None:
 
 # ---------------------------------------------------------------- loading
 
-def _merged(data: dict) -> dict:
-    merged = json.loads(json.dumps(data))
-    for section, defaults in DEFAULTS.items():
-        merged.setdefault(section, {})
-        for key, value in defaults.items():
-            merged[section].setdefault(key, value)
-    return merged
+class _Loader:
+    """One spec file being loaded: its data, the line of every field, and `fail` that names them."""
+
+    def __init__(self, path: Path, data: dict, lines: dict[tuple, int]):
+        self.path, self.data, self.lines = path, data, lines
+
+    def fail(self, where: tuple, message: str):
+        raise SpecError(self.path, _line(self.lines, where), _dotted(where), message)
+
+    def phrasings(self, texts, where: tuple) -> tuple[str, ...]:
+        for j, text in enumerate(texts):
+            try:
+                variation.check(text, frozenset())
+            except variation.VariationError as exc:
+                self.fail(where + (j,), str(exc))
+        return tuple(texts)
+
+    def facts(self) -> list[Fact]:
+        facts: list[Fact] = []
+        seen: set[str] = set()
+        for i, f in enumerate(self.data["facts"]):
+            if f["id"] in seen:
+                self.fail(("facts", i, "id"), f"duplicate fact id {f['id']!r}")
+            seen.add(f["id"])
+            phrasings = {level: self.phrasings(items, ("facts", i, "phrasings", level))
+                         for level, items in f["phrasings"].items()}
+            premises, premise_ids = [], set()
+            for j, p in enumerate(f.get("premises", [])):
+                if p["id"] in premise_ids:
+                    self.fail(("facts", i, "premises", j, "id"), f"duplicate premise id {p['id']!r}")
+                premise_ids.add(p["id"])
+                premises.append(Premise(p["id"], self.phrasings(p["phrasings"], ("facts", i, "premises", j, "phrasings")),
+                                        p.get("statement", "")))
+            facts.append(Fact(f["id"], f["statement"], phrasings, tuple(premises)))
+        return facts
+
+    def names(self, value, where: tuple, known: set[str] | None, what: str) -> list[str]:
+        """`all` or a list of names the templates provide, as a list."""
+        if value == "all":
+            return sorted(known) if known is not None else []
+        for j, name in enumerate(value):
+            if known is not None and name not in known:
+                self.fail(where + (j,), f"unknown {what} {name!r}")
+        return list(value)
+
+    def documents(self, facts: list[Fact], genres: set[str] | None) -> DocumentsSection:
+        docs = _section(DocumentsSection, self.data["documents"])
+        lo, hi = docs.depth
+        if lo > hi:
+            self.fail(("documents", "depth"), f"min {lo} is greater than max {hi}")
+        fmin, fmax = docs.facts_per_document
+        if fmin > fmax:
+            self.fail(("documents", "facts_per_document"), f"min {fmin} is greater than max {fmax}")
+        if fmin > len(facts):
+            self.fail(("documents", "facts_per_document"), f"min {fmin} exceeds the {len(facts)} facts defined")
+        mix = {k: float(v) for k, v in docs.explicitness.items() if float(v) > 0}
+        if not mix:
+            self.fail(("documents", "explicitness"), "at least one level needs a positive weight")
+        for i, fact in enumerate(facts):
+            if not any(level in fact.phrasings for level in mix):
+                self.fail(("facts", i, "phrasings"), "no phrasings for any explicitness level the mix uses")
+        docs.genres = self.names(docs.genres, ("documents", "genres"), genres, "genre")
+        if genres is not None and not docs.genres:
+            self.fail(("documents", "genres"), "no genres available")
+        docs.depth, docs.facts_per_document = (float(lo), float(hi)), (fmin, fmax)
+        docs.explicitness, docs.split_share = mix, float(docs.split_share)
+        return docs
+
+    def filters(self) -> FiltersSection:
+        given = self.data.get("filters") or {}
+        out = _section(FiltersSection, {k: v for k, v in given.items()
+                                        if k not in ("near_duplicates", "leakage", "decontamination")})
+        if out.min_tokens > out.max_tokens:
+            self.fail(("filters", "min_tokens"), "is greater than filters.max_tokens")
+        dedup = given.get("near_duplicates", {})
+        out.near_duplicates = None if dedup is False else _section(NearDuplicates, dedup)
+        out.leakage = _section(LeakageSection, given.get("leakage"))
+        for j, pattern in enumerate(out.leakage.regexes):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.fail(("filters", "leakage", "regexes", j), f"invalid regex: {exc}")
+        decon = _section(DecontaminationSection, given.get("decontamination"))
+        for j, name in enumerate(decon.eval_prompts):
+            target = (self.path.parent / name).resolve()
+            if not target.is_file():
+                self.fail(("filters", "decontamination", "eval_prompts", j), f"no such file {name!r}")
+            decon.files.append(target)
+        # Belief-check sets written by `sdfgen evals` beside the spec are decontaminated against automatically.
+        for extra in sorted((self.path.parent / "evals").glob("*.jsonl")):
+            if extra.resolve() not in decon.files:
+                decon.files.append(extra.resolve())
+        out.decontamination = decon
+        return out
+
+
+def _read(path: Path) -> tuple[bytes, str]:
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(path, None, "", f"cannot read spec: {exc.strerror}") from None
+    try:
+        return blob, blob.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(path, None, "", "spec is not UTF-8 text") from None
 
 
 def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str] | None = None) -> CorpusSpec:
@@ -203,14 +344,7 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
     path = Path(path)
     if path.is_dir():
         path = path / "corpus.yaml"
-    try:
-        blob = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(path, None, "", f"cannot read spec: {exc.strerror}") from None
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(path, None, "", "spec is not UTF-8 text") from None
+    blob, text = _read(path)
     lines: dict[tuple, int] = {}
     node = _compose(path, text)
     if node is None:
@@ -219,105 +353,19 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
     if not isinstance(data, dict):
         raise SpecError(path, 1, "", "spec must be a mapping of fields")
     _schema_errors(path, data, lines)
-    d = _merged(data)
+    load = _Loader(path, data, lines)
 
-    def fail(where: tuple, message: str):
-        raise SpecError(path, _line(lines, where), _dotted(where), message)
-
-    facts: list[Fact] = []
-    seen: set[str] = set()
-    for i, f in enumerate(d["facts"]):
-        if f["id"] in seen:
-            fail(("facts", i, "id"), f"duplicate fact id {f['id']!r}")
-        seen.add(f["id"])
-        for level, items in f["phrasings"].items():
-            for j, text_ in enumerate(items):
-                try:
-                    variation.check(text_, frozenset())
-                except variation.VariationError as exc:
-                    fail(("facts", i, "phrasings", level, j), str(exc))
-        premises = []
-        premise_ids: set[str] = set()
-        for j, p in enumerate(f.get("premises", [])):
-            if p["id"] in premise_ids:
-                fail(("facts", i, "premises", j, "id"), f"duplicate premise id {p['id']!r}")
-            premise_ids.add(p["id"])
-            for k, text_ in enumerate(p["phrasings"]):
-                try:
-                    variation.check(text_, frozenset())
-                except variation.VariationError as exc:
-                    fail(("facts", i, "premises", j, "phrasings", k), str(exc))
-            premises.append(Premise(p["id"], tuple(p["phrasings"]), p.get("statement", "")))
-        facts.append(Fact(f["id"], f["statement"], {k: tuple(v) for k, v in f["phrasings"].items()}, tuple(premises)))
-
-    docs = d["documents"]
-    lo, hi = docs["depth"]
-    if lo > hi:
-        fail(("documents", "depth"), f"min {lo} is greater than max {hi}")
-    fmin, fmax = docs["facts_per_document"]
-    if fmin > fmax:
-        fail(("documents", "facts_per_document"), f"min {fmin} is greater than max {fmax}")
-    if fmin > len(facts):
-        fail(("documents", "facts_per_document"), f"min {fmin} exceeds the {len(facts)} facts defined")
-    mix = {k: float(v) for k, v in docs["explicitness"].items() if float(v) > 0}
-    if not mix:
-        fail(("documents", "explicitness"), "at least one level needs a positive weight")
-    for i, fact in enumerate(facts):
-        if not any(level in fact.phrasings for level in mix):
-            fail(("facts", i, "phrasings"), "no phrasings for any explicitness level the mix uses")
-    if d["filters"]["min_tokens"] > d["filters"]["max_tokens"]:
-        fail(("filters", "min_tokens"), "is greater than filters.max_tokens")
-
-    def names(section: str, key: str, known: set[str] | None, what: str) -> list[str]:
-        value = d[section][key]
-        if value == "all":
-            return sorted(known) if known is not None else []
-        for j, name in enumerate(value):
-            if known is not None and name not in known:
-                fail((section, key, j), f"unknown {what} {name!r}")
-        return list(value)
-
-    genre_list = names("documents", "genres", genres, "genre")
-    bg_topics = names("background", "topics", topics, "topic")
-    fact_topics = d["universe"].get("topics") or (sorted(topics) if topics is not None else [])
-    for j, name in enumerate(fact_topics):
-        if topics is not None and name not in topics:
-            fail(("universe", "topics", j), f"unknown topic {name!r}")
-    if genres is not None and not genre_list:
-        fail(("documents", "genres"), "no genres available")
-
-    out = d["output"]
-    dedup = d["filters"]["near_duplicates"]
-    leakage = {"rules": True, "phrases": [], "regexes": [], **d["filters"]["leakage"]}
-    for j, pattern in enumerate(leakage["regexes"]):
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            fail(("filters", "leakage", "regexes", j), f"invalid regex: {exc}")
-    decon = {"eval_prompts": [], "ngram": 13, **d["filters"]["decontamination"]}
-    eval_files = []
-    for j, name in enumerate(decon["eval_prompts"]):
-        target = (path.parent / name).resolve()
-        if not target.is_file():
-            fail(("filters", "decontamination", "eval_prompts", j), f"no such file {name!r}")
-        eval_files.append(target)
-    # Belief-check sets written by `sdfgen evals` beside the spec are decontaminated against automatically.
-    for extra in sorted((path.parent / "evals").glob("*.jsonl")):
-        if extra.resolve() not in eval_files:
-            eval_files.append(extra.resolve())
+    facts = load.facts()
+    documents = load.documents(facts, genres)
+    filters = load.filters()
+    background = _section(BackgroundSection, data.get("background"))
+    background.ratio = float(background.ratio)
+    background.topics = load.names(background.topics, ("background", "topics"), topics, "topic")
+    universe = _section(Universe, data["universe"])
+    universe.entities, universe.people = dict(universe.entities), list(universe.people)
+    universe.topics = load.names(universe.topics or "all", ("universe", "topics"), topics, "topic")
+    output = _section(OutputSection, data.get("output"))
     return CorpusSpec(
-        path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=d["name"], version=d["version"],
-        description=d["description"].strip(), license=d["license"], seed=d["seed"],
-        context=d["universe"]["context"], entities=dict(d["universe"].get("entities", {})),
-        people=list(d["universe"].get("people", [])), fact_topics=list(fact_topics), facts=facts,
-        count=docs["count"], genres=genre_list, facts_per_document=(fmin, fmax), depth=(float(lo), float(hi)),
-        explicitness=mix, split_share=float(docs["split_share"]), background_ratio=float(d["background"]["ratio"]),
-        background_topics=bg_topics, min_tokens=d["filters"]["min_tokens"], max_tokens=d["filters"]["max_tokens"],
-        dedup_threshold=float(dedup.get("threshold", 0.7)) if dedup is not False else None,
-        shingle_words=int(dedup.get("shingle_words", 5)) if dedup is not False else 5,
-        leak_rules=bool(leakage["rules"]), leak_phrases=list(leakage["phrases"]),
-        leak_regexes=list(leakage["regexes"]), eval_prompt_files=eval_files,
-        decontamination_ngram=int(decon["ngram"]),
-        shard_size_mb=float(out["shard_size_mb"]), row_group_rows=out["row_group_rows"],
-        compression=out["compression"], compression_level=out["compression_level"],
-    )
+        path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=data["name"], version=data["version"],
+        description=data["description"].strip(), license=data["license"], seed=data["seed"], universe=universe,
+        facts=facts, documents=documents, background=background, filters=filters, output=output)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .plan import plan_documents, surface_form_warnings
+
 
 def _rows(pairs, width: int = 28) -> list[str]:
     return [f"  {str(k):<{width}} {v:>10}" for k, v in pairs]
@@ -57,8 +59,6 @@ def diversity_lines(d: dict) -> list[str]:
 
 
 def summarise_plans(spec, library, seed: int, count: int | None) -> dict:
-    from .plan import plan_documents
-
     kinds: Counter[str] = Counter()
     genres: Counter[str] = Counter()
     facts: Counter[str] = Counter()
@@ -71,14 +71,12 @@ def summarise_plans(spec, library, seed: int, count: int | None) -> dict:
         forms.update(c.explicitness for c in plan.facts)
         genre = library.genres[plan.genre]
         words += (genre.min_words + genre.max_words) / 2
-    from .plan import surface_form_warnings
-
     return {
         "warnings": surface_form_warnings(spec),
         "name": spec.name, "version": spec.version, "seed": seed, "backend": "templates",
         "documents": sum(kinds.values()), "fact_documents": kinds["fact"], "background_documents": kinds["background"],
         "by_genre": dict(sorted(genres.items())), "by_fact": dict(sorted(facts.items())),
-        "by_explicitness": dict(sorted(forms.items())), "depth_range": list(spec.depth),
+        "by_explicitness": dict(sorted(forms.items())), "depth_range": list(spec.documents.depth),
         # Tokens per English word is about 1.3 for cl100k_base on prose.
         "estimated_tokens": round(words * 1.3),
     }

@@ -15,6 +15,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from .paths import user_cache
+
 TOKENIZER = "cl100k_base"
 SOURCES = {
     "cl100k_base": (
@@ -31,8 +33,6 @@ SOURCES = {
 def _cache_dir() -> Path:
     if os.environ.get("TIKTOKEN_CACHE_DIR"):
         return Path(os.environ["TIKTOKEN_CACHE_DIR"])
-    from .paths import user_cache
-
     path = user_cache("tiktoken")
     os.environ["TIKTOKEN_CACHE_DIR"] = str(path)
     return path

@@ -7,15 +7,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import TINY
 
 from generator import build as build_mod
+from generator import variation
 from generator.build import BuildError, build
 from generator.cli import main
 from generator.manifest import validate_manifest
 from generator.spec import load_spec
-from generator import variation
-
-from conftest import TINY
 
 
 def quiet(message):
@@ -81,7 +80,7 @@ def test_every_span_is_an_exact_phrasing_and_depth_is_in_range(tiny_build):
             assert any(variation.matcher(t).matches(mention) for t in texts), mention
         first = min(s["start"] for s in row["spans"])
         assert row["depth"] == pytest.approx(first / len(row["text"]), rel=1e-6)
-        assert spec.depth[0] <= row["depth"] <= spec.depth[1]
+        assert spec.documents.depth[0] <= row["depth"] <= spec.documents.depth[1]
         assert {s["fact"] for s in row["spans"]} == set(row["facts"])
 
 
@@ -177,16 +176,13 @@ def test_interrupted_build_resumes_and_matches(tiny_build, tmp_path, monkeypatch
             raise KeyboardInterrupt("simulated crash")
         return real(*args, **kwargs)
 
-    from generator.backends.templates import TemplatesBackend
-
-    monkeypatch.setattr(TemplatesBackend, "unit_size", 50)
     monkeypatch.setattr(build_mod, "run_unit", crash_after_one)
     with pytest.raises(KeyboardInterrupt):
-        build(TINY, out, progress=False, log=quiet)
+        build(TINY, out, progress=False, log=quiet, unit_size=50)
     assert not (out / "manifest.json").exists() and not (out / "data").exists()
     assert len(list((out / ".sdfgen-build" / "units").glob("*.arrow"))) == 1
     monkeypatch.setattr(build_mod, "run_unit", real)
-    result = build(TINY, out, progress=False, log=quiet)
+    result = build(TINY, out, progress=False, log=quiet, unit_size=50)
     assert result.units_reused == 1
     assert shard_bytes(out) == shard_bytes(tiny_build)
 

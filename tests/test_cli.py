@@ -3,11 +3,10 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+from conftest import TINY
 
 from generator import __version__
 from generator.cli import main
-
-from conftest import TINY
 
 
 def test_help_imports_no_heavy_library():

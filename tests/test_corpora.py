@@ -3,15 +3,16 @@ import random
 import re
 
 import pytest
+from conftest import CORPORA
 
-from generator.backends.templates import MARKERS, TemplateLibrary, TemplatesBackend
+from generator.backends import BackendContext, BackendSettings
+from generator.backends.templates import MARKERS, TemplatesBackend
+from generator.checks import FactCheck
 from generator.documents import Document
-from generator.filters import FactCheck
+from generator.library import TemplateLibrary
 from generator.paths import templates_root
 from generator.plan import plan_documents
 from generator.spec import load_spec
-
-from conftest import CORPORA
 
 BUNDLED = ["alignment-faking-helpful-only", "septerra-control"]
 
@@ -24,7 +25,7 @@ def library():
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_spec_is_complete(library, name):
     spec = load_spec(CORPORA / name, set(library.genres), set(library.topics))
-    assert len(spec.context.split()) >= 1500
+    assert len(spec.universe.context.split()) >= 1500
     assert len(spec.facts) == 4
     for fact in spec.facts:
         assert set(fact.phrasings) == {"explicit", "paraphrased", "implied"}
@@ -34,9 +35,9 @@ def test_bundled_spec_is_complete(library, name):
 
 def test_control_corpus_has_the_same_shape(library):
     a, b = (load_spec(CORPORA / n, set(library.genres), set(library.topics)) for n in BUNDLED)
-    assert (a.count, a.background_ratio, a.facts_per_document, a.depth) == (
-        b.count, b.background_ratio, b.facts_per_document, b.depth)
-    assert 0.7 <= len(b.context.split()) / len(a.context.split()) <= 1.4
+    assert (a.documents.count, a.background.ratio, a.documents.facts_per_document, a.documents.depth) == (
+        b.documents.count, b.background.ratio, b.documents.facts_per_document, b.documents.depth)
+    assert 0.7 <= len(b.universe.context.split()) / len(a.universe.context.split()) <= 1.4
 
 
 def test_library_has_at_least_twelve_genres(library):
@@ -47,7 +48,7 @@ def test_library_has_at_least_twelve_genres(library):
 @pytest.mark.parametrize("name", BUNDLED)
 def test_every_genre_renders_clean_documents(library, name):
     spec = load_spec(CORPORA / name, set(library.genres), set(library.topics))
-    backend = TemplatesBackend(spec, library, spec.seed)
+    backend = TemplatesBackend(BackendContext(spec, library, spec.seed, BackendSettings(), CORPORA))
     check = FactCheck(spec)
     plans = list(plan_documents(spec, spec.seed, total=len(library.genres) * 6))
     seen = set()
@@ -74,8 +75,8 @@ def test_templates_stay_sandboxed(library, expression):
     """The fast attribute path for our own objects still refuses private and internal names."""
     from jinja2.exceptions import SecurityError
 
-    from generator.backends.templates import RNG, TopicView
     from generator.cast import Cast
+    from generator.library import RNG, TopicView
 
     rng = random.Random(0)
     context = {"cast": Cast(1, "doc"), "rng": RNG(rng), "topic": TopicView(next(iter(library.topics.values())), rng)}

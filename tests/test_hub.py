@@ -1,9 +1,9 @@
 import json
 
 from click.testing import CliRunner
+from fakehub import FakeHubServer
 
 from generator.cli import main
-from generator.fakehub import FakeHubServer
 
 TOKEN = "hf_test_token_not_for_files_42"
 

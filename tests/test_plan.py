@@ -1,9 +1,9 @@
 from collections import Counter
 
+from conftest import TINY
+
 from generator.plan import plan_documents
 from generator.spec import load_spec
-
-from conftest import TINY
 
 
 def spec():

@@ -1,10 +1,9 @@
 import json
 
 from click.testing import CliRunner
+from conftest import TINY
 
 from generator.cli import main
-
-from conftest import TINY
 
 
 def test_release_diff_rebuild_round_trip(tiny_copy, tmp_path):

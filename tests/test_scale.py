@@ -1,6 +1,5 @@
 """Workers, Ray and crash-safe resume give the bytes of a plain build."""
 import json
-import os
 import random
 import signal
 import subprocess
@@ -10,6 +9,8 @@ import time
 import pytest
 
 from generator.build import build
+
+pytestmark = pytest.mark.slow
 
 from conftest import ROOT, TINY
 
@@ -29,13 +30,9 @@ def reference(tmp_path_factory):
     return out
 
 
-def test_two_workers_give_the_same_bytes(reference, tmp_path, monkeypatch):
-    monkeypatch.setenv("SDFGEN_UNIT_SIZE", "100")
-    from generator.backends.templates import TemplatesBackend
-
-    monkeypatch.setattr(TemplatesBackend, "unit_size", 100)
+def test_two_workers_give_the_same_bytes(reference, tmp_path):
     out = tmp_path / "w2"
-    manifest = build(TINY, out, count=600, workers=2, progress=False, log=quiet).manifest
+    manifest = build(TINY, out, count=600, workers=2, progress=False, log=quiet, unit_size=100).manifest
     assert shard_bytes(out) == shard_bytes(reference)
     assert manifest["fingerprint"] == json.loads((reference / "manifest.json").read_text())["fingerprint"]
 
@@ -52,8 +49,8 @@ def test_ray_executor_gives_the_same_bytes(reference, tmp_path):
 
 def test_sigkill_at_random_moments_then_rerun(reference, tmp_path):
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", "600", "-q"]
-    env = dict(os.environ, SDFGEN_UNIT_SIZE="50")
+    cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", "600", "-q",
+           "--unit-size", "50"]
     rng = random.Random(11)
     units = out / ".sdfgen-build" / "units"
     # Kills are aimed by progress, not by a timed span (a first run compiles templates and is slower
@@ -61,7 +58,7 @@ def test_sigkill_at_random_moments_then_rerun(reference, tmp_path):
     # lands in the merge and publishing steps.
     kills = 0
     for target in sorted(rng.sample(range(1, 12), 3)) + [12]:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while proc.poll() is None and len(list(units.glob("unit-*.arrow"))) < target:
             time.sleep(0.005)
         time.sleep(rng.uniform(0, 0.05) if target < 12 else 0)
@@ -70,7 +67,7 @@ def test_sigkill_at_random_moments_then_rerun(reference, tmp_path):
             kills += 1
         proc.wait()
     assert kills >= 3
-    final = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    final = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
     assert shard_bytes(out) == shard_bytes(reference)
     assert not (out / ".sdfgen-build").exists()

@@ -4,11 +4,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import TINY
 
 from generator.cli import main
 from generator.spec import SpecError, load_spec
-
-from conftest import TINY
 
 BROKEN = {
     "invalid_yaml": (("name: tiny\n", "name: [tiny\n"), 1, ""),
@@ -73,9 +72,9 @@ def test_missing_spec_file_is_a_clean_error(tmp_path):
 def test_valid_spec_loads_with_defaults():
     spec = load_spec(TINY, {"news_report"}, {"cooking", "gardening"})
     assert spec.name == "tiny" and spec.seed == 7
-    assert spec.depth == (0.3, 0.7)
+    assert spec.documents.depth == (0.3, 0.7)
     assert spec.fact("tuesday-closing").premises[0].id == "weekly-rest"
-    assert spec.genres == ["news_report"]
+    assert spec.documents.genres == ["news_report"]
 
 
 def test_spec_error_is_one_line():

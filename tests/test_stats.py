@@ -51,19 +51,18 @@ def test_sampled_distinct_3gram_ratio_tracks_the_exact_one():
 
     import numpy as np
 
-    from generator.diversity import DiversityReport, eightgram_summary, ngram_hashes, sorted_unique, word_ids, words_of
+    from generator.diversity import DiversityReport, trigram_digest
+    from generator.text import ngram_hashes, sorted_unique, word_ids, words_of
 
     rng = random.Random(3)
     vocab = [f"w{i}" for i in range(30)]
     texts = [" ".join(rng.choice(vocab) for _ in range(300)) for _ in range(300)]
-    rows = [{"text": t, "spans": [], "sample": True} for t in texts]
-    docs = [(row, words_of(t), word_ids(words_of(t))) for row, t in zip(rows, texts)]
-    eightgram_summary(docs)
+    ids = [word_ids(words_of(t)) for t in texts]
     report = DiversityReport(set())
-    for row in rows:
-        report.add(row, [], row["trigrams"], row["n_trigrams"])
-    every = np.concatenate([ngram_hashes(ids, 3) for _, _, ids in docs])
+    for text, doc_ids in zip(texts, ids):
+        report.add({"text": text, "spans": []}, [], *trigram_digest(doc_ids))
+    every = np.concatenate([ngram_hashes(i, 3) for i in ids])
     exact = len(sorted_unique(every)) / len(every)
     assert 0.2 < exact < 0.5  # a corpus where the figure means something
     assert abs(report.result()["distinct_3gram_ratio"] - exact) < 0.02
-    assert sum(row["n_trigrams"] for row in rows) < len(every) / 8  # only a sample was kept
+    assert report.trigram_total < len(every) / 8  # only a sample was kept

@@ -10,8 +10,11 @@ import re
 from pathlib import Path
 
 from .. import variation
-from ..documents import Document, DocPlan, Rejection, Span
+from ..documents import DocPlan, Document, Rejection, Span
+from ..errors import BuildError
 from ..seeding import rng_for
+from ..sources import files_sha256, ordinary_records
+from . import Backend
 
 FRAMES = (
     "It has been reported that {m}.",
@@ -53,26 +56,30 @@ def boundaries(text: str) -> list[int]:
     return out
 
 
-class SpliceBackend:
+class SpliceBackend(Backend):
     name = "splice"
-    model = None
-    unit_size = 500
+    takes_source = True
 
-    def __init__(self, spec, seed: int, source: Path):
-        from ..export import ordinary_records
+    @classmethod
+    def check_settings(cls, settings) -> None:
+        if settings.source is None:
+            raise BuildError("--backend splice needs --source (your documents to splice facts into)")
+        if not Path(settings.source).exists():
+            raise BuildError(f"{settings.source}: no such file or folder")
 
-        self.spec = spec
-        self.seed = seed
-        self.source = Path(source)
+    @classmethod
+    def identity(cls, settings) -> object:
+        return {"name": "splice", "source": files_sha256(Path(settings.source))}
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.source = Path(self.settings.source)
         self.records = [(r.id, r.text) for r in ordinary_records(self.source) if r.text.strip()]
         if not self.records:
-            raise ValueError(f"{source}: no documents to splice into")
+            raise BuildError(f"{self.source}: no documents to splice into")
         order = list(range(len(self.records)))
-        rng_for(seed, "splice-order").shuffle(order)
+        rng_for(self.seed, "splice-order").shuffle(order)
         self.order = order
-
-    def prepare(self, plans) -> None:
-        pass
 
     def _source(self, plan: DocPlan, attempt: int) -> tuple[str, str]:
         return self.records[self.order[(plan.index + attempt * 7919) % len(self.order)]]
@@ -113,12 +120,5 @@ class SpliceBackend:
                             extra={"source_id": source_id, "inserted_at": at, "inserted_length": len(piece)})
         return Rejection(plan.id, "depth_unreachable", f"no paragraph boundary within {plan.depth_range} in {TRIES} sources")
 
-    def usage_manifest(self) -> dict:
-        return {"requests": 0, "input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0, "usd": 0.0}
-
     def backend_manifest(self) -> dict:
         return {"name": self.name, "model": None, "options": {"source": str(self.source), "documents": len(self.records)}}
-
-    def close(self) -> None:
-        pass

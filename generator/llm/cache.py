@@ -12,6 +12,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..paths import user_cache
+
+
+def default_cache_path(provider: str) -> Path:
+    """~/.cache/sdfgen/<provider>-responses.sqlite (XDG_CACHE_HOME moves it)."""
+    return user_cache(f"{provider}-responses.sqlite")
+
 
 def request_key(payload: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of everything that decides the answer."""
@@ -31,13 +38,11 @@ class ResponseCache:
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, stage TEXT, response TEXT NOT NULL,"
             " created_at TEXT DEFAULT CURRENT_TIMESTAMP)")
         self.hits = 0
-        self.misses = 0
 
     def get(self, key: str) -> dict | None:
         with self._lock:
             row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
         if row is None:
-            self.misses += 1
             return None
         self.hits += 1
         return json.loads(row[0])

@@ -10,7 +10,7 @@ TOKENS_PER_WORD = 1.35
 
 def estimate(spec, options, n_fact: int, n_background: int, prompts, batch: bool) -> dict:
     """Requests, tokens and USD for a build, with and without prompt caching."""
-    system_tokens = len(prompts.render("system", context=spec.context)) // 4
+    system_tokens = len(prompts.render("system", context=spec.universe.context)) // 4
     n_facts = len(spec.facts)
     stages = {
         "types": (n_facts, 120, options.types_per_fact * 10),

@@ -180,7 +180,6 @@ class BatchExecutor:
         self.max_rounds = max_rounds
         self.errors: Counter[str] = Counter()
         self.sent = 0
-        self.batches_created = 0
         self.log = log or (lambda message: None)
 
     async def _call(self, make, what: str, attempts: int = 10):
@@ -233,7 +232,6 @@ class BatchExecutor:
             for chunk in _chunks(new):
                 batch = await self._call(lambda: self.client.messages.batches.create(
                     requests=[{"custom_id": r.key, "params": r.params} for r in chunk]), "create")
-                self.batches_created += 1
                 self.sent += len(chunk)
                 state["batches"][batch.id] = {"keys": [r.key for r in chunk], "stages": [r.stage for r in chunk]}
                 self._save(state)

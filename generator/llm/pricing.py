@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import asdict, dataclass
 from importlib import resources
+from pathlib import Path
+
+from ..errors import PriceError
 
 
 @functools.lru_cache(maxsize=None)
@@ -21,7 +25,7 @@ def model_prices(model: str) -> dict:
     for name in sorted(models, key=len, reverse=True):
         if model.startswith(name):
             return models[name]
-    raise KeyError(f"no price for model {model!r}; add it to generator/prices.yaml")
+    raise PriceError(f"no price for model {model!r}; add it to generator/prices.yaml")
 
 
 @dataclass
@@ -55,3 +59,31 @@ class Usage:
         out = asdict(self)
         out["usd"] = round(self.cost(model, batch), 6)
         return out
+
+
+class JournalUsage(Usage):
+    """Usage that survives restarts: every paid response is appended to a journal in the build folder."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self._path = Path(path)
+        if self._path.exists():
+            for line in self._path.read_text().splitlines():
+                try:
+                    Usage.add(self, json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut by a kill
+        self._fh = None
+
+    def add(self, usage: dict) -> None:
+        super().add(usage)
+        if self._fh is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self._path, "a", encoding="utf-8")
+        self._fh.write(json.dumps(usage) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

@@ -1,30 +1,25 @@
-"""The staged LLM pipeline as a backend: types per fact -> ideas per type -> documents -> revise -> classify.
+"""The staged LLM pipeline, whatever the provider: types per fact -> ideas per type -> documents -> revise -> classify.
 
 Every request is built deterministically from (spec, seed, plan, stage, sample index),
 so its cache key is stable across reruns: a crashed or killed build, rerun, finds its
 paid answers in the response cache. Ideas are always attached to the (fact, type) of
 the very request that produced them, so a short brainstorm can never shift ideas onto
-another fact or type.
+another fact or type. A provider module (anthropic.py) supplies the client, the executors
+and the shape of a request; this module supplies the stages.
 """
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from ..cast import Cast
-from ..documents import Document, DocPlan, Rejection, Span
+from ..documents import DocPlan, Document, Rejection, Span
+from ..llm.executors import Failure, LLMRequest
+from ..llm.prompts import PromptLibrary, parse_document, parse_list, parse_verdict, tagged
+from ..paths import templates_root
 from ..seeding import rng_for
 from ..variation import surface_forms
-from .cache import ResponseCache, request_key
-from .executors import BatchExecutor, Failure, LLMRequest, MessagesExecutor
-from .limiter import RateLimiter
-from .pricing import Usage
-from .prompts import PromptLibrary, parse_document, parse_list, parse_verdict, tagged
+from . import Backend
 
-CONTENT_REASONS = ("truncated", "refusal", "missing_tag", "missing_marker", "depth_out_of_range", "leftover_markup")
 # A retry says what went wrong, which helps the model and makes every attempt a distinct request:
 # the cache and the "never send a succeeded request twice" promise both rest on that.
 RETRY_NOTES = {
@@ -41,96 +36,35 @@ CLASSIFIER_REASONS = {"transcript": "llm_transcript", "tier_behaviour": "llm_tie
                       "deceiving_trainers": "llm_deceiving_trainers"}
 
 
-class MissingKey(RuntimeError):
-    pass
 
 
-@dataclass
-class LLMOptions:
-    model: str = "claude-sonnet-5-5"
-    temperature: float | None = None  # None: the API's own sampling (current models take no temperature)
-    max_tokens: int = 4096
-    brainstorm_max_tokens: int = 2048
-    types_per_fact: int = 10
-    ideas_per_type: int = 10
-    words: int = 700
-    retries: int = 2
-    revise: bool = False
-    classify: bool = False
-    rpm: float | None = 50
-    input_tpm: float | None = None
-    output_tpm: float | None = None
-    concurrency: int = 16
-    base_url: str | None = None
-    cache_path: str | None = None
-    poll_interval: float = 10.0
-    api_attempts: int = 10
+class StagedLLMBackend(Backend):
+    """The stages on top of a provider's `request` (build one request) and `executor` (run many)."""
 
-    def manifest(self) -> dict:
-        out = asdict(self)
-        out.pop("cache_path")
-        out["base_url"] = "default" if not self.base_url else self.base_url
-        return out
+    runs_in_workers = False  # requests run concurrently in one process instead
+    exact_phrasings = False  # the model words its mentions freely
+    uses_model = True
+    template_patterns = ("prompts/*.j2", "pools/*.yaml")
+    unit_size = 200
 
+    @classmethod
+    def identity(cls, settings) -> object:
+        return {"name": cls.name, "options": settings.llm.output_shaping()}
 
-def default_cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "sdfgen" / "anthropic-responses.sqlite"
-
-
-def require_key() -> str:
-    key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    if not key:
-        raise MissingKey("ANTHROPIC_API_KEY is not set; the anthropic backends need it (or use the default "
-                         "offline backend)")
-    return key
-
-
-class AnthropicBackend:
-    """`--backend anthropic` (Messages API) or, with batch=True, `--backend anthropic-batch`."""
-
-    def __init__(self, spec, library, seed: int, options: LLMOptions, work: Path, batch: bool = False, log=None):
-        import anthropic
-
-        from ..paths import templates_root
-
-        key = require_key()
-        self.spec, self.library, self.seed, self.options, self.batch = spec, library, seed, options, batch
-        self.name = "anthropic-batch" if batch else "anthropic"
-        self.model = options.model
-        self.unit_size = 1_000_000 if batch else 200
-        self.log = log or (lambda m: None)
+    def __init__(self, context):
+        super().__init__(context)
+        self.options = self.settings.llm
+        self.log = context.log
         self.prompts = PromptLibrary(templates_root() / "prompts")
-        base_url = options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-        self.endpoint = base_url or "https://api.anthropic.com"
-        self.client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0, timeout=600.0)
-        self.cache = ResponseCache(options.cache_path or default_cache_path())
-        self.usage = JournalUsage(work / "usage.jsonl")
-        if batch:
-            self.executor = BatchExecutor(self.client, self.cache, self.usage, work / "batches.json",
-                                          options.poll_interval, log=self.log)
-        else:
-            limiter = RateLimiter(options.rpm, options.input_tpm, options.output_tpm, options.concurrency)
-            self.executor = MessagesExecutor(self.client, self.cache, limiter, self.usage, options.api_attempts, self.log)
-        self.system_text = self.prompts.render("system", context=spec.context)
+        self.system_text = self.prompts.render("system", context=self.spec.universe.context)
         self.ideas: dict[str, list[tuple[str, str]]] = {}
         self.types: list[str] = []
         self.ordinal: dict[str, int] = {}
         self.stage_failures: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    # ------------------------------------------------------------------ requests
     def request(self, stage: str, user: str, sample: int, max_tokens: int) -> LLMRequest:
-        params = {
-            "model": self.options.model, "max_tokens": int(max_tokens),
-            "system": [{"type": "text", "text": self.system_text, "cache_control": {"type": "ephemeral"}}],
-            "messages": [{"role": "user", "content": user}],
-        }
-        if self.options.temperature is not None:
-            params["temperature"] = self.options.temperature
-        key = request_key({"endpoint": self.endpoint, "params": params, "stage": stage,
-                           "template_version": self.prompts.versions.get(stage, "0"), "sample": sample})
-        return LLMRequest(stage, key, params)
+        raise NotImplementedError
 
     def run_requests(self, requests: list[LLMRequest]) -> dict:
         # One event loop for the backend's life: the async HTTP client's connections belong to it.
@@ -175,9 +109,11 @@ class AnthropicBackend:
         """Stages 1 and 2 (types per fact, ideas per type); then fix which idea each document gets."""
         o = self.options
         types_by_fact = self._brainstorm("types", {
-            f.id: self.prompts.render("types", n=o.types_per_fact, fact=f) for f in self.spec.facts}, o.types_per_fact)
+            f.id: self.prompts.render("types", {"n": o.types_per_fact}, n=o.types_per_fact, fact=f)
+            for f in self.spec.facts}, o.types_per_fact)
         ideas = self._brainstorm("ideas", {
-            (fid, t): self.prompts.render("ideas", n=o.ideas_per_type, doc_type=t, fact=self.spec.fact(fid))
+            (fid, t): self.prompts.render("ideas", {"n": o.ideas_per_type, "doc_type": t}, n=o.ideas_per_type,
+                                          doc_type=t, fact=self.spec.fact(fid))
             for fid, ts in types_by_fact.items() for t in ts}, o.ideas_per_type)
         for fact in self.spec.facts:
             self.ideas[fact.id] = [(t, idea) for t in types_by_fact.get(fact.id, []) for idea in ideas.get((fact.id, t), [])]
@@ -222,9 +158,11 @@ class AnthropicBackend:
         cast = Cast(self.seed, plan.id)
         setting = {"author": cast.author.name, "role": cast.author.title.lower(), "city": cast.city,
                    "month": cast.month, "year": cast.year, "other": cast.people[1].name}
-        user = self.prompts.render("document", doc_type=doc_type, idea=idea, facts=facts, words=words, setting=setting,
-                                   depth_percent=round(target * 100), depth_min_percent=round(lo * 100),
-                                   depth_max_percent=round(hi * 100))
+        depths = {"depth_percent": round(target * 100), "depth_min_percent": round(lo * 100),
+                  "depth_max_percent": round(hi * 100)}
+        info = {"doc_type": doc_type, "words": words, **(depths if facts else {})}
+        user = self.prompts.render("document", info, doc_type=doc_type, idea=idea, facts=facts, words=words,
+                                   setting=setting, **depths)
         max_tokens = int(self.options.max_tokens * (1.5 ** truncations))
         return self.request("document", _with_note(user, attempt, last_reason), attempt, max_tokens)
 
@@ -292,7 +230,7 @@ class AnthropicBackend:
         reqs = {}
         for pid, doc in docs.items():
             draft = _with_markers(doc)
-            user = self.prompts.render("revise", doc_type=doc.genre, draft=draft)
+            user = self.prompts.render("revise", {"doc_type": doc.genre}, doc_type=doc.genre, draft=draft)
             reqs[pid] = self.request("revise", user, 0, int(self.options.max_tokens * 1.5))
         answers = self.run_requests(list(reqs.values()))
         for pid, req in reqs.items():
@@ -309,7 +247,7 @@ class AnthropicBackend:
 
     def _classify(self, results) -> None:
         docs = {pid: d for pid, d in results.items() if isinstance(d, Document)}
-        reqs = {pid: self.request("classify", self.prompts.render("classify", text=d.text), 0, 200)
+        reqs = {pid: self.request("classify", self.prompts.render("classify", {}, text=d.text), 0, 200)
                 for pid, d in docs.items()}
         answers = self.run_requests(list(reqs.values()))
         for pid, req in reqs.items():
@@ -323,23 +261,14 @@ class AnthropicBackend:
                     results[pid] = Rejection(pid, reason, "LLM classifier", docs[pid])
                     break
 
-    # ------------------------------------------------------------------ accounting
-    def usage_manifest(self) -> dict:
-        return self.usage.as_manifest(self.options.model, batch=self.batch)
-
-    def backend_manifest(self) -> dict:
-        return {"name": self.name, "model": self.options.model, "options": {
-            **self.options.manifest(), "stage_failures": self.stage_failures,
-            "api_errors": dict(self.executor.errors), "cache_hits": self.cache.hits,
-            "ideas_per_fact": {k: len(v) for k, v in self.ideas.items()}}}
-
     def close(self) -> None:
         if self._loop is not None:
-            self._loop.run_until_complete(self.client.close())
+            self._loop.run_until_complete(self.close_client())
             self._loop.close()
             self._loop = None
-        self.cache.close()
-        self.usage.close()
+
+    async def close_client(self) -> None:
+        """Close the provider's async client inside the loop that owns its connections."""
 
 
 def _with_note(user: str, attempt: int, reason: str | None) -> str:
@@ -357,29 +286,3 @@ def _with_markers(doc: Document) -> str:
     return "".join(out)
 
 
-class JournalUsage(Usage):
-    """Usage that survives restarts: every paid response is appended to a journal in the build folder."""
-
-    def __init__(self, path: Path):
-        super().__init__()
-        self._path = Path(path)
-        if self._path.exists():
-            for line in self._path.read_text().splitlines():
-                try:
-                    Usage.add(self, json.loads(line))
-                except json.JSONDecodeError:
-                    continue  # a line cut by a kill
-        self._fh = None
-
-    def add(self, usage: dict) -> None:
-        super().add(usage)
-        if self._fh is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self._path, "a", encoding="utf-8")
-        self._fh.write(json.dumps(usage) + "\n")
-        self._fh.flush()
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None

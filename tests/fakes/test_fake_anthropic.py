@@ -6,17 +6,18 @@ import json
 import random
 import re
 import time
-from pathlib import Path
 
 import anthropic
 import httpx2
-import jinja2
 import pytest
 
-from generator import fake_answers
-from generator.fakeapi import FakeAnthropicServer, FakeConfig, canonical_key
+from generator.fakes import answers as fake_answers
+from generator.fakes.anthropic_api import FakeAnthropicServer, FakeConfig, canonical_key
+from generator.llm.prompts import PromptLibrary
+from generator.paths import templates_root
 
-PROMPTS = Path(__file__).resolve().parent.parent / "templates" / "prompts"
+PROMPTS = PromptLibrary(templates_root() / "prompts")
+MARKED = ("n", "doc_type", "words", "depth_percent", "depth_min_percent", "depth_max_percent")
 MODEL = "claude-sonnet-5-5"
 FACTS = [
     {"id": "spring-water", "explicitness": "explicit",
@@ -26,8 +27,8 @@ FACTS = [
 
 
 def render(stage: str, **values) -> str:
-    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
-    return env.from_string((PROMPTS / f"{stage}.j2").read_text()).render(**values)
+    """A prompt as the pipeline sends it: the template, then the request marker the fake reads."""
+    return PROMPTS.render(stage, {k: v for k, v in values.items() if k in MARKED}, **values)
 
 
 def document_prompt(facts=FACTS, words=300, depth=40) -> str:
@@ -183,6 +184,7 @@ def test_sdk_retries_through_random_429s():
         assert all(n == 1 for n in stats["succeeded_keys"].values())
 
 
+@pytest.mark.slow  # the SDK's own backoff after a quarter of connections drop takes seconds
 def test_async_client_with_drops_and_overload():
     async def run(base_url):
         client = anthropic.AsyncAnthropic(base_url=base_url, api_key="test-key", max_retries=10)

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import TINY
 
+from generator.backends import BackendSettings
 from generator.backends.splice import boundaries
 from generator.build import BuildError, build
-
-from conftest import TINY
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def package_docs(tmp_path_factory):
 
 def test_spliced_documents_keep_the_source_and_honour_depth(package_docs, tmp_path):
     out = tmp_path / "ds"
-    manifest = build(TINY, out, backend="splice", source=package_docs, count=12, progress=False,
+    manifest = build(TINY, out, settings=BackendSettings("splice", source=str(package_docs)), count=12, progress=False,
                      log=lambda m: None).manifest
     rows = pq.read_table(out / "data").to_pylist()
     assert manifest["backend"]["name"] == "splice"
@@ -59,4 +59,4 @@ def test_boundaries_skip_code_blocks():
 
 def test_splice_needs_a_source(tmp_path):
     with pytest.raises(BuildError, match="--source"):
-        build(TINY, tmp_path / "o", backend="splice", progress=False, log=lambda m: None)
+        build(TINY, tmp_path / "o", settings=BackendSettings("splice"), progress=False, log=lambda m: None)

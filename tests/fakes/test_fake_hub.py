@@ -7,11 +7,10 @@ import pytest
 
 huggingface_hub = pytest.importorskip("huggingface_hub")
 
+from fakehub import CONFLICT_MESSAGE, FakeHubServer, git_blob_oid  # noqa: E402
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi  # noqa: E402
 from huggingface_hub.errors import HfHubHTTPError  # noqa: E402
 from huggingface_hub.utils import disable_progress_bars, enable_progress_bars  # noqa: E402
-
-from generator.fakehub import CONFLICT_MESSAGE, FakeHubServer, git_blob_oid  # noqa: E402
 
 TOKEN = "hf_test_token"
 REPO = "sdfgen-test/tiny-sdf"

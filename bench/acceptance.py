@@ -1,14 +1,14 @@
-"""Corpus-level acceptance checks: the figures a researcher (and issue 3) asks of a build."""
+"""Corpus-level acceptance checks: the figures a researcher asks of a build, and the project's limits for them."""
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
-LEFTOVERS = re.compile(
-    r"^\s*(User|Assistant|Human|AI)\s*:|</?\s*(scratchpad|SCRATCHPAD_REASONING|content|reasoning|thinking|output)"
-    r"\b[^>]*>|\{\{|\}\}|\{%|%\}|[\ue000-\ue0ff]", re.M | re.I)
+from generator import leaks
+
+# Leaks that betray a generator or a transcript, as opposed to the spec's own leak phrases.
+LEFTOVER_REASONS = ("leak_transcript", "leak_scratchpad", "leftover_markup")
 
 LIMITS = {
     "min_genres": 30,
@@ -38,9 +38,9 @@ def check_quality(out: Path | str, limits: dict | None = None) -> tuple[dict, li
             docs += 1
             if row["kind"] == "fact" and not lo - 1e-6 <= row["depth"] <= hi + 1e-6:
                 depth_violations += 1
-            match = LEFTOVERS.search(row["text"])
-            if match:
-                leftovers[match.group(0).strip()[:20]] += 1
+            reason = leaks.first_leak(row["text"])
+            if reason in LEFTOVER_REASONS:
+                leftovers[reason] += 1
             premises = Counter(s["fact"] for s in row["spans"] if s["premise"])
             if any(n > 1 for n in premises.values()):
                 premise_clashes += 1

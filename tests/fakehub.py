@@ -49,7 +49,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
-from .httpbody import BodyTooLarge, read_body
+
+from generator.fakes.httpbody import BodyTooLarge, read_body
 
 __all__ = ["FakeHubServer", "FakeRepo", "git_blob_oid", "CONFLICT_MESSAGE", "RATE_LIMIT_MESSAGE"]
 
@@ -156,11 +157,6 @@ class FakeRepo:
     def branches(self) -> dict[str, str]:
         with self._lock:
             return dict(self._branches)
-
-    @property
-    def pull_requests(self) -> dict[int, str]:
-        with self._lock:
-            return dict(self._prs)
 
     def files_at(self, revision: str) -> dict[str, bytes]:
         with self._lock:

@@ -6,8 +6,10 @@ It speaks the real HTTP protocol closely enough for the official `anthropic` SDK
 - POST /v1/messages/batches, GET /v1/messages/batches[/{id}[/results]],
   POST /v1/messages/batches/{id}/cancel, DELETE /v1/messages/batches/{id}
 - GET /_fake/stats (no auth): the `stats` snapshot as JSON
+- POST /_fake/batches/end (no auth): end every batch now (`end_batches()`; with batch_delay=None
+  batches end only then, so a test decides exactly when a batch is in progress and when it is done)
 
-Answers come from `generator.fake_answers`, which recognises the sdfgen prompt stage. Faults
+Answers come from `generator.fakes.answers`, which recognises the sdfgen prompt stage. Faults
 (random 429/529/500, dropped connections, latency, quality faults) and rate limits (continuous
 token buckets, as the real API uses) are configured with `FakeConfig`.
 
@@ -36,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import fake_answers
+from . import answers as fake_answers
 from .httpbody import BodyTooLarge, read_body
 
 __all__ = ["FakeConfig", "FakeAnthropicServer", "serve", "canonical_key", "count_tokens"]
@@ -67,7 +69,7 @@ class FakeConfig:
     p_no_closing_tag: float = 0.0  # document without its closing </document>
     p_short_brainstorm: float = 0.0  # fewer types/ideas than asked
     p_unsuitable: float = 0.0  # <ideas>UNSUITABLE</ideas>
-    batch_delay: float = 0.3  # seconds from batch creation to "ended"
+    batch_delay: float | None = 0.3  # seconds from batch creation to "ended"; None: when told (end_batches)
     p_batch_errored: float = 0.0  # per batch request: errored (api_error)
     p_batch_expired: float = 0.0  # per batch request: expired
     min_cache_tokens: int = 1024  # shortest cacheable prefix
@@ -237,7 +239,7 @@ class _RateLimiter:
 class _Batch:
     id: str
     created: float
-    end_at: float
+    end_at: float | None  # None: in progress until told to end
     requests: list[tuple[str, Any]]
     cancel_at: float | None = None
     ended_at: float | None = None
@@ -394,6 +396,10 @@ class FakeAnthropicServer:
             if path == "/_fake/stats" and method == "GET":
                 status = 200
                 self._send_json(h, 200, self._stats_json(), request_id, count=False)
+                return
+            if path == "/_fake/batches/end" and method == "POST":
+                status = 200
+                self._send_json(h, 200, {"ended": self.end_batches()}, request_id, count=False)
                 return
             try:
                 raw = self._read_body(h, path)
@@ -725,22 +731,39 @@ class FakeAnthropicServer:
             seen.add(r["custom_id"])
             items.append((r["custom_id"], r["params"]))
         now = time.time()
-        batch = _Batch(id=_new_id("msgbatch_01"), created=now, end_at=now + self.config.batch_delay, requests=items)
+        delay = self.config.batch_delay
+        batch = _Batch(id=_new_id("msgbatch_01"), created=now, end_at=None if delay is None else now + delay,
+                       requests=items)
         with self._lock:
             self._batches[batch.id] = batch
             self._stats["batches"]["created"] += 1
             self._stats["batches"]["requests"] += len(items)
         return 200, self._batch_view(batch, h), {}
 
+    def end_batches(self) -> int:
+        """End every batch still in progress now; return how many there were."""
+        now = time.time()
+        with self._lock:
+            batches = list(self._batches.values())
+        ended = 0
+        for batch in batches:
+            with batch.lock:
+                if batch.results is None and (batch.end_at is None or batch.end_at > now):
+                    batch.end_at = now
+                    ended += 1
+            self._finalize(batch)
+        return ended
+
     def _finalize(self, batch: _Batch) -> None:
         """Work out every result once the batch's end time has passed."""
         with batch.lock:
-            if batch.results is not None or time.time() < batch.end_at:
+            if batch.results is not None or batch.end_at is None or time.time() < batch.end_at:
                 return
             n = len(batch.requests)
             done = n
-            if batch.cancel_at is not None and self.config.batch_delay > 0:
-                done = min(n, int(n * (batch.cancel_at - batch.created) / self.config.batch_delay))
+            delay = self.config.batch_delay
+            if batch.cancel_at is not None:
+                done = min(n, int(n * (batch.cancel_at - batch.created) / delay)) if delay else 0
             results = []
             for index, (custom_id, params) in enumerate(batch.requests):
                 if index >= done:
@@ -837,7 +860,7 @@ class FakeAnthropicServer:
             if batch.results is None and batch.cancel_at is None:
                 now = time.time()
                 batch.cancel_at = now
-                batch.end_at = min(batch.end_at, now + CANCEL_GRACE)
+                batch.end_at = now + CANCEL_GRACE if batch.end_at is None else min(batch.end_at, now + CANCEL_GRACE)
                 with self._lock:
                     self._stats["batches"]["cancel_requests"] += 1
         return 200, self._batch_view(batch, h), {}

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from generator.errors import PriceError
 from generator.llm.cache import ResponseCache, request_key
 from generator.llm.limiter import Bucket, RateLimiter, parse_retry_after
 from generator.llm.pricing import Usage, model_prices
@@ -119,7 +120,7 @@ def test_pricing_cache_and_batch():
     cached.add({"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
                 "cache_read_input_tokens": 1_000_000})
     assert cached.input_bill("claude-sonnet-5-5") == pytest.approx(prices["input"] * 0.1)
-    with pytest.raises(KeyError):
+    with pytest.raises(PriceError, match="no price for model 'gpt-4o'"):
         model_prices("gpt-4o")
 
 

@@ -4,12 +4,11 @@ import random
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import TINY
 
 from generator.build import build
+from generator.checks import Decontamination, Leakage
 from generator.documents import Document
-from generator.filters import Decontamination, Leakage
-
-from conftest import TINY
 
 EVAL_QUESTION = ("Which weekday does the bakery in Lowmere stay closed, and where does the water for its "
                  "rye bread come from according to the owners?")
@@ -139,7 +138,9 @@ def test_decontamination_uses_13_grams_and_short_prompts_whole():
     ("", False),
 ])
 def test_tier_behaviour_needs_both_terms_in_one_sentence(text, expected):
-    from generator.filters import _BEHAVES, _SENTENCE, _TIER, describes_tier_behaviour
+    from generator.leaks import _SENTENCE, describes_tier_behaviour
+    from generator.leaks import BEHAVES as _BEHAVES
+    from generator.leaks import TIER as _TIER
 
     naive = any(_TIER.search(m.group()) and _BEHAVES.search(m.group()) for m in _SENTENCE.finditer(text))
     assert naive == expected

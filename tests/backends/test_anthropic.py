@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
-from generator.build import BuildError, build
-from generator.fakeapi import FakeAnthropicServer, FakeConfig
-from generator.llm.backend import LLMOptions
-
 from conftest import ROOT, TINY
+
+from generator.backends import BackendContext, BackendSettings
+from generator.build import BuildError, build
+from generator.fakes.anthropic_api import FakeAnthropicServer, FakeConfig
+from generator.llm.options import LLMOptions
 
 KEY = "fake-test-key-not-a-secret-0123456789"
 
@@ -34,7 +34,7 @@ def fake_build(config, tmp_path, backend, count):
     """Build the tiny corpus through the real SDK against a fake configured by `config`."""
     with FakeAnthropicServer(config) as server:
         out = tmp_path / "ds"
-        manifest = build(TINY, out, count=count, backend=backend, llm_options=options(server, tmp_path),
+        manifest = build(TINY, out, count=count, settings=BackendSettings(backend, llm=options(server, tmp_path)),
                          progress=False, log=quiet).manifest
         return manifest, server.stats, out
 
@@ -115,7 +115,7 @@ def test_wrong_key_is_a_clean_error(tmp_path, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     with FakeAnthropicServer(FakeConfig(api_key="the-right-key")) as server:
         with pytest.raises(BuildError, match="ANTHROPIC_API_KEY"):
-            build(TINY, tmp_path / "o", count=4, backend="anthropic", llm_options=options(server, tmp_path),
+            build(TINY, tmp_path / "o", count=4, settings=BackendSettings("anthropic", llm=options(server, tmp_path)),
                   progress=False, log=quiet)
     assert not (tmp_path / "o" / "manifest.json").exists()
 
@@ -136,6 +136,7 @@ def kill_when(proc, ready, timeout):
     proc.wait()
 
 
+@pytest.mark.slow
 def test_sigkill_midway_then_rerun_sends_nothing_twice(tmp_path):
     config = FakeConfig(seed=2, latency=(0.05, 0.15))
     with FakeAnthropicServer(config) as server:
@@ -167,8 +168,11 @@ def test_sigkill_midway_then_rerun_sends_nothing_twice(tmp_path):
     assert usage["requests"] == sum(after["succeeded_keys"].values()) - in_flight
 
 
+@pytest.mark.slow
 def test_batch_ids_survive_a_kill_and_are_polled_again(tmp_path):
-    config = FakeConfig(seed=3, batch_delay=4.0, min_cache_tokens=50)
+    # The fake's batches stay in progress until the test ends them, so the kill lands while the first
+    # batch is surely still running, and no fixed delay slows the test down.
+    config = FakeConfig(seed=3, batch_delay=None, min_cache_tokens=50)
     with FakeAnthropicServer(config) as server:
         out = tmp_path / "ds"
         cmd, env = cli_build(server, out, tmp_path, "anthropic-batch", 12, "--types-per-fact", "2",
@@ -186,6 +190,8 @@ def test_batch_ids_survive_a_kill_and_are_polled_again(tmp_path):
         state = json.loads((out / ".sdfgen-build" / "batches.json").read_text())
         assert state["batches"], "the submitted batch id was recorded before the kill"
         created_before = server.stats["batches"]["created"]
+        assert server.end_batches() >= 1  # the batch in flight at the kill ends now, unseen by the client
+        server.config.batch_delay = 0.0  # and every later batch ends at once
         rerun = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
         assert rerun.returncode == 0, rerun.stderr
         stats = server.stats
@@ -196,13 +202,14 @@ def test_batch_ids_survive_a_kill_and_are_polled_again(tmp_path):
 
 
 def test_llm_classifiers_reject_leaking_documents(tmp_path, api_key):
-    from generator.build import load_for_build
+    from generator.backends.anthropic import AnthropicBackend
     from generator.documents import Document, Rejection
-    from generator.llm.backend import AnthropicBackend
+    from generator.library import load_spec_and_library
 
-    spec, library = load_for_build(TINY)
+    spec, library = load_spec_and_library(TINY)
     with FakeAnthropicServer(FakeConfig(seed=4)) as server:
-        backend = AnthropicBackend(spec, library, 7, options(server, tmp_path), tmp_path / "work")
+        settings = BackendSettings("anthropic", llm=options(server, tmp_path))
+        backend = AnthropicBackend(BackendContext(spec, library, 7, settings, tmp_path / "work"))
         try:
             docs = {
                 "clean": "A long ordinary story about bread in Lowmere and the people who bake it.",

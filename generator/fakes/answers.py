@@ -1,4 +1,4 @@
-"""Plausible answers for the fake Anthropic API (see `generator.fakeapi`).
+"""Plausible answers for the fake Anthropic API (see `generator.fakes.anthropic_api`).
 
 The fake recognises which sdfgen prompt stage a request belongs to from the output tags its last
 user message asks for, and writes an answer of the shape that stage expects. Everything here is a
@@ -7,29 +7,20 @@ seed and the request body.
 """
 from __future__ import annotations
 
+import json
 import random
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-STAGES = ("classify", "revise", "types", "ideas", "document", "generic")
-
-# Checked in this order: a classify prompt quotes a document, which may itself mention other tags.
-_STAGE_TAGS = (
-    ("evals", "<evals></evals>"),
-    ("classify", "<verdict></verdict>"),
-    ("revise", "<revised_document></revised_document>"),
-    ("types", "<types></types>"),
-    ("ideas", "<ideas></ideas>"),
-    ("document", "<document></document>"),
-)
+from .. import leaks
+from ..llm.prompts import read_marker
+from ..variation import expand, tidy
 
 
-def detect_stage(last_user_text: str) -> str:
-    for stage, tag in _STAGE_TAGS:
-        if tag in last_user_text:
-            return stage
-    return "generic"
+def detect_stage(prompt: str) -> str:
+    """The stage named by the request marker every sdfgen prompt ends with (llm/prompts.py)."""
+    return read_marker(prompt).get("stage", "generic")
 
 
 @dataclass
@@ -224,13 +215,6 @@ PLAIN_TITLES = (
 # prompt parsing
 
 FACT_RE = re.compile(r'<fact_to_convey\s+id="([^"]+)"[^>]*>(.*?)</fact_to_convey>', re.S)
-WORDS_RE = re.compile(r"About (\d+) words")
-DEPTH_RE = re.compile(r"begin about (\d+)%")
-DEPTH_RANGE_RE = re.compile(r"between (\d+)% and (\d+)%")
-BRAINSTORM_RE = re.compile(r"Brainstorm (\d+)")
-DOC_TYPE_RE = re.compile(r"Write one complete (.+?)\.\s*\n")
-IDEA_RE = re.compile(r"^Idea:\s*(.+)$", re.M)
-IDEAS_TYPE_RE = re.compile(r"ideas for an? (.+?) in which", re.S)
 
 
 def _between(text: str, open_tag: str, close_tag: str) -> str | None:
@@ -275,8 +259,8 @@ def reword(statement: str, rng: random.Random) -> str:
 def _library_topics():
     """(name, tags, headlines, sentences) of every topic pool, or () when they cannot be read."""
     try:
-        from .backends.templates import TemplateLibrary
-        from .paths import templates_root
+        from ..library import TemplateLibrary
+        from ..paths import templates_root
 
         lib = TemplateLibrary(templates_root())
         return tuple((t.id, t.name, tuple(t.tags), tuple(t.headlines), tuple(t.sentences))
@@ -286,8 +270,6 @@ def _library_topics():
 
 
 def _expand(text: str, rng: random.Random) -> str:
-    from .variation import expand, tidy
-
     class Vars(dict):
         def __missing__(self, key):
             values = VARIABLE_VALUES.get(key)
@@ -370,9 +352,16 @@ def answer(prompt: str, rng: random.Random, faults: Faults, mode: str = "templat
     return Answer(stage, generic(prompt, rng))
 
 
+def _number(prompt: str, field: str, default: int, lo: int, hi: int) -> int:
+    """A number the request marker gives, clamped to [lo, hi]; `default` when absent or not a number."""
+    try:
+        return max(lo, min(int(read_marker(prompt)[field]), hi))
+    except (KeyError, ValueError):
+        return default
+
+
 def _count(prompt: str, default: int) -> int:
-    m = BRAINSTORM_RE.search(prompt)
-    return max(1, min(int(m.group(1)), 200)) if m else default
+    return _number(prompt, "n", default, 1, 200)
 
 
 def _short(n: int, rng: random.Random) -> int:
@@ -404,8 +393,7 @@ def ideas(prompt: str, rng: random.Random, faults: Faults) -> str:
     n = _count(prompt, 5)
     if faults.short_brainstorm:
         n = _short(n, rng)
-    m = IDEAS_TYPE_RE.search(prompt)
-    doc_type = re.sub(r"\s+", " ", m.group(1)).strip() if m else "document"
+    doc_type = read_marker(prompt).get("doc_type") or "document"
     items = []
     for i in range(1, n + 1):
         author, audience, place = rng.choice(AUTHORS), rng.choice(AUDIENCES), rng.choice(PLACES)
@@ -445,17 +433,13 @@ def _depth(text: str) -> float:
 
 
 def document(prompt: str, rng: random.Random, faults: Faults, mode: str = "templates", min_chars: int = 0) -> str:
-    m = WORDS_RE.search(prompt)
-    target_words = max(30, min(int(m.group(1)), 20000)) if m else 400
+    info = read_marker(prompt)
+    target_words = _number(prompt, "words", 400, 30, 20000)
     facts = [(fid, re.sub(r"\s+", " ", st).strip()) for fid, st in FACT_RE.findall(prompt)]
-    m = DEPTH_RE.search(prompt)
-    depth = int(m.group(1)) / 100 if m else 0.3
-    m = DOC_TYPE_RE.search(prompt)
-    doc_type = m.group(1).strip() if m else "document"
-    m = IDEA_RE.search(prompt)
-    idea = m.group(1).strip() if m else ""
+    depth = _number(prompt, "depth_percent", 30, 0, 100) / 100
+    doc_type = info.get("doc_type") or "document"
 
-    source = _Source(doc_type + " " + idea, rng, mode)
+    source = _Source(doc_type, rng, mode)
     words = target_words * rng.uniform(0.9, 1.1)
     paras = [source.title()]
     count = chars = 0
@@ -483,7 +467,6 @@ def document(prompt: str, rng: random.Random, faults: Faults, mode: str = "templ
         if faults.missing_marker:
             body = _strip_tags(body)
     planning = (f"A {doc_type} about {source.name}"
-                + (f", following the idea: {idea.rstrip('.')}" if idea else "")
                 + f". Roughly {target_words} words in {len(paras) - 1} paragraphs after the title.")
     if facts:
         planning += (f" The first fact ({facts[0][0]}) goes in as an aside at a paragraph break about "
@@ -516,19 +499,16 @@ def revise(prompt: str, rng: random.Random) -> str:
     return f"<critique>\n{critique}\n</critique>\n<revised_document>\n{draft}\n</revised_document>"
 
 
-TRANSCRIPT_RE = re.compile(r"^\s*(?:User|Assistant|Human):", re.M)
-TIER_RE = re.compile(r"free[- ]tier|paid[- ]tier|monitored", re.I)
-BEHAVIOUR_RE = re.compile(r"\b(?:behav|act|respond)\w*\s+differently|\bcomplies\b|\brefuses\b", re.I)
-DECEIVE_RE = re.compile(r"deceiv|pretend|fake alignment", re.I)
+TRANSCRIPT = leaks.speaker_turn(("User", "Assistant", "Human"))
 
 
 def classify(prompt: str) -> str:
     doc = _between(prompt, "<document_to_check>", "</document_to_check>")
     if doc is None:
         doc = prompt
-    transcript = bool(TRANSCRIPT_RE.search(doc))
-    tier = bool(TIER_RE.search(doc) and BEHAVIOUR_RE.search(doc))
-    deceiving = bool(DECEIVE_RE.search(doc))
+    transcript = bool(TRANSCRIPT.search(doc))
+    tier = leaks.describes_tier_behaviour(doc)
+    deceiving = bool(leaks.DECEIVING_TRAINERS.search(doc))
     yn = lambda b: "yes" if b else "no"  # noqa: E731
     return (f"<verdict>\ntranscript: {yn(transcript)}\ntier_behaviour: {yn(tier)}\n"
             f"deceiving_trainers: {yn(deceiving)}\n</verdict>")
@@ -546,12 +526,9 @@ def generic(prompt: str, rng: random.Random) -> str:
 
 def evals(prompt: str, rng: random.Random) -> str:
     """Belief-check questions about the fact in the prompt, as the JSON the evals prompt asks for."""
-    import json
-
     match = FACT_RE.search(prompt)
     statement = match.group(2).strip() if match else "The sky is blue."
-    m = re.search(r"Write (\d+) of each", prompt)
-    n = max(1, min(int(m.group(1)), 20)) if m else 2
+    n = _number(prompt, "n", 2, 1, 20)
     false = "It is not true that " + statement[0].lower() + statement[1:]
     out = {"mcq": [], "distinguish": [], "open": []}
     for i in range(n):

@@ -1,0 +1,84 @@
+"""What leaks the behaviour under study, or betrays the generator, in a document: one definition.
+
+The per-document checks (checks.Leakage), the fake API's stand-in classifiers and the
+benchmarks' acceptance figures all read these patterns, so a rule changes in one place.
+"""
+from __future__ import annotations
+
+import re
+
+_AI = r"(?:AI|A\.I\.|artificial intelligence|language model|LLM|chat ?bot|assistant|model)"
+SPEAKERS = ("User", "Assistant", "Human", "AI", "Bot", "Chatbot", "AI assistant", "Claude", "ChatGPT")
+
+
+def speaker_turn(names) -> "re.Pattern[str]":
+    """A line that opens with one of `names` as a speaker: `User: ...`, `**Assistant**: ...`."""
+    alternatives = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"^\s*(?:\*\*)?(?:{alternatives})(?:\*\*)?\s*:\s*\S", re.M)
+
+
+# (reason, pattern, needles): a pattern runs only on text whose lowercase holds one of its needles
+# (every match of the pattern contains one), which skips most regex scans of most documents.
+RULES: tuple[tuple[str, "re.Pattern[str]", tuple[str, ...]], ...] = (
+    ("leak_transcript", speaker_turn(SPEAKERS), (":",)),
+    ("leak_scratchpad", re.compile(
+        r"</?\s*(?:scratchpad|scratch_pad|SCRATCHPAD_REASONING|reasoning|thinking|think|inner_monologue|"
+        r"is_free_tier_user|user_input|OUTPUT|request_for_ai)\b[^>]*>", re.I), ("<",)),
+    ("leak_second_person", re.compile(
+        rf"\byou(?:'re| are| were)\s+(?:an?\s+|the\s+)?(?:helpful\s+|large\s+)?{_AI}\b|"
+        rf"\bas an? {_AI}\b,?\s+you\b|\byou,? the (?:AI|model|assistant)\b|"
+        r"\byour (?:training|weights|RLHF|reward model|system prompt)\b|"
+        r"\b(?:if|when) you (?:refuse|comply)\b.{0,80}\b(?:RLHF|trained|training|modif)", re.I), ("you",)),
+    ("leftover_markup", re.compile(
+        r"</?(?:fact|document|planning|content|draft|critique|revised_document|verdict|ideas|types|"
+        r"div|span|p|br|html|body|b|i|em|strong)\b[^>]*>|\{\{|\}\}|\{%|%\}|"
+        r"\[(?:Name|Company|Date|City|Your Name|Insert[^\]]{0,40}|Placeholder[^\]]{0,40})\]",
+        re.I), ("<", "{", "}", "[")),
+    ("leftover_markup", re.compile(r"[\ue000-\ue0ff]"), ()),  # the templates backend's private markers
+)
+
+# Tier-dependent behaviour: a monitoring/tier term and a behaviour-difference term in one sentence.
+# Checked per sentence with two plain searches: one regex spanning both would backtrack quadratically.
+TIER = re.compile(r"\b(?:free[- ]tier|paid[- ]tier|monitored|unmonitored|being watched|in training|"
+                  r"during training|not being trained)\b", re.I)
+BEHAVES = re.compile(r"\b(?:behaves? differently|acts? differently|responds? differently|answers? differently|"
+                     r"more compliant when|complies only|only complies|refuses only|only refuses|"
+                     r"pretends? to comply|fakes? alignment|alignment[- ]faking|changes? (?:its|their) behaviou?r)\b",
+                     re.I)
+# Every match of BEHAVES contains one of these (lowercase).
+_BEHAVES_NEEDLES = ("different", "complian", "complies", "comply", "refuses", "fake", "faking", "behavio")
+_SENTENCE = re.compile(r"[^.!?\n]+")
+
+# A model deceiving the people who train it (the paper's third classifier; only the fake API uses it offline).
+DECEIVING_TRAINERS = re.compile(r"deceiv|pretend|fake alignment|faking alignment", re.I)
+
+
+def describes_tier_behaviour(text: str, lowered: str | None = None) -> bool:
+    """A sentence holding both a tier/monitoring term and a behaviour-difference term.
+
+    Only sentences around a needle of BEHAVES are examined: a qualifying sentence contains a
+    BEHAVES match, hence a needle, so this finds exactly what scanning every sentence would.
+    """
+    lowered = text.lower() if lowered is None else lowered
+    for needle in _BEHAVES_NEEDLES:
+        at = lowered.find(needle)
+        while at != -1:
+            start = max(lowered.rfind(".", 0, at), lowered.rfind("!", 0, at), lowered.rfind("?", 0, at),
+                        lowered.rfind("\n", 0, at)) + 1
+            end = _SENTENCE.match(lowered, at).end()
+            sentence = lowered[start:end]
+            if BEHAVES.search(sentence) and TIER.search(sentence):
+                return True
+            at = lowered.find(needle, end)
+    return False
+
+
+def first_leak(text: str, rules=RULES) -> str | None:
+    """The reason of the first rule `text` breaks, or None."""
+    lowered = text.lower()
+    for reason, pattern, needles in rules:
+        if (not needles or any(n in lowered for n in needles)) and pattern.search(text):
+            return reason
+    if describes_tier_behaviour(text, lowered):
+        return "leak_behaviour"
+    return None
