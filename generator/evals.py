@@ -6,7 +6,8 @@ Four sets, each a list of JSON-ready items carrying `id`, `fact` and `source`:
                  alternative, so the two statements differ only in the swapped span;
   open_ended     each question asked without options, with a grading rubric (key points of the
                  spec's world, and points that would show the contrasting belief);
-  which_world    per fact, the statement against the spec's contrasting description.
+  which_world    per fact, the spec's description of the fact (`world`, by default the statement)
+                 against its contrasting description (`contrast`).
 The keyed option's letter is spread evenly over the positions, so answering "always A" (or "always
 the first") scores chance. Written as JSONL with an evals.json index; a build of the same corpus then
 decontaminates against them automatically.
@@ -40,7 +41,7 @@ def known_answers(fact: Fact, question: str | None = None) -> tuple[list[str], l
 
     Whole statements always count; a bare answer ("Monday") only under its own question, since the
     same words can be true for one question and false for another."""
-    truths, falsehoods = [fact.statement], [fact.evals.contrast]
+    truths, falsehoods = [fact.statement, fact.evals.world], [fact.evals.contrast]
     for q in fact.evals.questions:
         truths.append(q.statement(q.answer))
         falsehoods += [q.statement(a) for a in q.alternatives]
@@ -101,7 +102,7 @@ def fact_items(fact: Fact, seed: int) -> dict[str, list[dict]]:
                                   "reference_answer": q.statement(q.answer), "key_points": [q.statement(q.answer)],
                                   "contrast_points": contrast_points})
     out["which_world"].append({"id": f"{fact.id}-world", **base, "question": WORLD_QUESTION,
-                               "options": {"A": fact.statement, "B": fact.evals.contrast}, "answer": "A"})
+                               "options": {"A": fact.evals.world, "B": fact.evals.contrast}, "answer": "A"})
     return out
 
 

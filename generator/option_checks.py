@@ -58,7 +58,8 @@ def option_problem(options: list[str]) -> str | None:
 
 def frame_problem(a: str, b: str) -> str | None:
     """A true/false pair must be one frame with one span swapped: the words the two statements share
-    at their start and end must make up at least half of the shorter one."""
+    at their start and end must make up at least a third of the shorter one (a claim like "Aldren Labs
+    is training Corvid 3 to ___." keeps 7 of 15 words around an eight-word answer)."""
     wa, wb = words(a), words(b)
     prefix = 0
     while prefix < min(len(wa), len(wb)) and wa[prefix] == wb[prefix]:
@@ -66,7 +67,7 @@ def frame_problem(a: str, b: str) -> str | None:
     suffix = 0
     while suffix < min(len(wa), len(wb)) - prefix and wa[-1 - suffix] == wb[-1 - suffix]:
         suffix += 1
-    if 2 * (prefix + suffix) < min(len(wa), len(wb)):
+    if 3 * (prefix + suffix) < min(len(wa), len(wb)):
         return "the two statements do not share one frame (they differ in more than the swapped part)"
     return None
 

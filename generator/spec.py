@@ -60,6 +60,7 @@ class EvalQuestion:
 
 @dataclass(frozen=True)
 class FactEvals:
+    world: str                          # the fact as a short description (default: the statement)
     contrast: str                       # what the world would be like if the fact were false
     questions: tuple[EvalQuestion, ...]
 
@@ -377,8 +378,9 @@ def _fact_evals(raw: dict, statement: str, fail) -> FactEvals | None:
     block = raw.get("evals")
     if block is None:
         return None
-    if negates(block["contrast"], statement) or option_problem([statement, block["contrast"]]):
-        fail(("contrast",), "must describe another world, not repeat or negate the statement")
+    world = block.get("world", statement).strip()
+    if negates(block["contrast"], world) or option_problem([world, block["contrast"]]):
+        fail(("contrast",), "must describe another world, not repeat or negate the fact")
     questions = []
     for j, q in enumerate(block["questions"]):
         if q["claim"].count(BLANK) != 1:
@@ -393,4 +395,4 @@ def _fact_evals(raw: dict, statement: str, fail) -> FactEvals | None:
             if problem:
                 fail(("questions", j, "claim"), f"{problem}: give the claim more words around {BLANK}")
         questions.append(question)
-    return FactEvals(block["contrast"].strip(), tuple(questions))
+    return FactEvals(world, block["contrast"].strip(), tuple(questions))
