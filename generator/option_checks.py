@@ -33,14 +33,28 @@ def same_text(a: str, b: str) -> bool:
     return words(a) == words(b)
 
 
+# Auxiliaries a negation brings along ("paints" / "does not paint").
+_DO = frozenset({"do", "does", "did"})
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _negations(text: str) -> int:
+    spelt = " ".join(words(text))
+    return len(_NEGATING_PHRASES.findall(spelt)) + sum(w in NEGATORS for w in _NEGATING_PHRASES.sub(" ", spelt).split())
+
+
 def _without_negation(text: str) -> list[str]:
     spelt = " ".join(words(text))
-    return [w for w in _NEGATING_PHRASES.sub(" ", spelt).split() if w not in NEGATORS]
+    return [_stem(w) for w in _NEGATING_PHRASES.sub(" ", spelt).split() if w not in NEGATORS and w not in _DO]
 
 
 def negates(a: str, b: str) -> bool:
-    """True when one text is the other with negation added or removed ("is" / "is not", "never")."""
-    return not same_text(a, b) and _without_negation(a) == _without_negation(b)
+    """True when one text is the other with negation added or removed ("is" / "is not", "never",
+    "paints" / "does not paint", "is" / "is not not")."""
+    return _negations(a) != _negations(b) and _without_negation(a) == _without_negation(b)
 
 
 def option_problem(options: list[str]) -> str | None:
