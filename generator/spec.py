@@ -373,7 +373,7 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
 def _fact_evals(raw: dict, statement: str, fail) -> FactEvals | None:
     """A fact's `evals` block, checked the way its items will be: a claim with one blank, and an
     answer and alternatives that can stand side by side as options (distinct, none a negation)."""
-    from .option_checks import frame_problem, negates, option_problem
+    from .option_checks import frame_problem, negates, option_problem, same_text
 
     block = raw.get("evals")
     if block is None:
@@ -383,6 +383,8 @@ def _fact_evals(raw: dict, statement: str, fail) -> FactEvals | None:
         fail(("contrast",), "must describe another world, not repeat or negate the fact")
     questions = []
     for j, q in enumerate(block["questions"]):
+        if any(same_text(q["question"], earlier.question) for earlier in questions):
+            fail(("questions", j, "question"), "repeats an earlier question of this fact")
         if q["claim"].count(BLANK) != 1:
             fail(("questions", j, "claim"), f"needs exactly one {BLANK} where the answer goes")
         problem = option_problem([q["answer"], *q["alternatives"]])

@@ -277,7 +277,7 @@ MALFORMED = {
         "          claim: The Maren Line's final departure from Kestrel Bay is in the ___.\n"
         "          answer: late evening\n"
         "          alternatives: [early afternoon, small hours of the morning, middle of the afternoon]\n",
-        "", "facts[0].evals.questions", "      questions:", "at least 5"),
+        "", "facts[0].evals.questions", ("      questions:", 0), "at least 5"),
     "too_few_alternatives": ('alternatives: ["18:15", "23:05", "20:10"]', 'alternatives: ["18:15", "23:05"]',
                              "facts[0].evals.questions[0].alternatives", 'alternatives: ["18:15", "23:05"]', "at least 3"),
     "claim_without_blank": ("claim: The hulls of Maren Line ferries are painted ___.", "claim: The hulls are painted.",
@@ -290,10 +290,13 @@ MALFORMED = {
     "contrast_negates_world": ("contrast: The Maren Line paints the hull of each of its ferries white.",
                                "contrast: The Maren Line does not paint the hull of each of its ferries green.",
                                "facts[1].evals.contrast", "does not paint", "negate"),
+    "repeated_question": ("question: Which ferry operator's boats are known for green hulls?",
+                          "question: What colour are the hulls of Maren Line ferries?",
+                          "facts[1].evals.questions[3].question", "question: What colour are the hulls", "repeats"),
     "unknown_question_field": ("          answer: hull\n", "          answer: hull\n          hint: look down\n",
                                "facts[1].evals.questions[1].hint", "hint: look down", "unknown field"),
     "missing_contrast": ("      contrast: The last Maren Line ferry of the day leaves Kestrel Bay at 18:15.\n", "",
-                         "facts[0].evals.contrast", "    evals:", "required"),
+                         "facts[0].evals.contrast", ("    evals:", 0), "required"),
     "retired_false_statements": ("    evals:\n      contrast: The last",
                                  "    false_statements: [It leaves at noon.]\n    evals:\n      contrast: The last",
                                  "facts[0].false_statements", "false_statements:", "evals.questions"),
@@ -308,8 +311,9 @@ def test_malformed_evals_fields_give_one_line_naming_file_line_and_field(tmp_pat
     assert result.exit_code == 2, result.output
     message = result.output.strip()
     assert "\n" not in message
+    needle, occurrence = needle if isinstance(needle, tuple) else (needle, -1)  # a repeat is reported where it repeats
     lines = [n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line]
-    assert message.startswith(f"sdfgen: {path}:{lines[0]}: {field}: "), message
+    assert message.startswith(f"sdfgen: {path}:{lines[occurrence]}: {field}: "), message
     assert words in message, message
     assert not (tmp_path / "ev").exists()
 
