@@ -257,39 +257,49 @@ def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, rati
 @click.option("-o", "--out", "folder", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Where to write the JSONL sets (default: evals/ beside the spec, which builds then "
                    "decontaminate against automatically).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "inspect"]), default="jsonl", show_default=True,
+              help="inspect: also write Inspect datasets and a task file (inspect/belief_tasks.py) that runs them.")
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
-@click.option("--per-fact", type=int, default=5, show_default=True, help="Questions of each kind per fact (anthropic).")
+@click.option("--per-fact", type=int, default=5, show_default=True,
+              help="Items of each kind per fact the model writes (language-model backends).")
 @backend_options
-def evals(spec: str, folder: str | None, seed: int | None, per_fact: int, backend: str, **kwargs) -> None:
-    """Write belief-check sets for SPEC: knowledge MCQs, true-vs-false pairs and open-ended questions.
+def evals(spec: str, folder: str | None, fmt: str, seed: int | None, per_fact: int, backend: str, **kwargs) -> None:
+    """Write belief-check sets for SPEC: knowledge MCQs, true/false pairs, open questions, which-world items.
 
-    Offline by default (from the statements, and true/false_statements of the spec); with
-    --backend anthropic, Claude writes them and the offline ones stand in for any fact it fails on.
+    Offline by default, from each fact's `evals` block (questions with their true answer and false
+    alternatives, and a contrasting description); with --backend anthropic, Claude writes them, its
+    items pass the same checks, and the offline ones stand in where all of a fact's items fail.
     """
     from .backends import BackendContext, backend_class
-    from .evals import llm_evals, write_evals
+    from .evals import require_evals, write_evals
     from .library import load_spec_and_library
 
     corpus, library = load_spec_and_library(spec)
+    require_evals(corpus)
     settings = _settings(backend, kwargs)
     target = Path(folder) if folder else corpus.path.parent / "evals"
     seed = corpus.seed if seed is None else seed
-    sets, source = None, "offline"
+    sets, source, rejected = None, "offline", []
     cls = backend_class(backend)
     if cls.uses_model:
+        from .evals_llm import llm_evals
+
         cls.check_settings(settings)
         with tempfile.TemporaryDirectory(prefix="sdfgen-evals-") as work:
             writer = cls(BackendContext(corpus, library, seed, settings, Path(work)))
             try:
-                sets, fallbacks = llm_evals(corpus, writer, per_fact)
+                sets, stand_ins, rejected = llm_evals(corpus, writer, seed, per_fact)
             finally:
                 writer.close()
         source = backend
-        for fact in fallbacks:
-            click.echo(f"warning: no usable questions from the model for {fact}; kept the offline ones", err=True)
-    index = write_evals(corpus, target, seed, sets, source)
-    for f in index["files"]:
-        click.echo(f"{target / f['path']}: {f['items']} items")
+        for r in rejected:
+            where = f"item {r['index']} of {r['set']}" if r["index"] is not None else "the answer"
+            click.echo(f"warning: {r['fact']}: rejected {where}: {r['reason']}", err=True)
+        for s in stand_ins:
+            click.echo(f"warning: {s['fact']}: no usable {s['set']} items from the model; kept the spec's", err=True)
+    index = write_evals(corpus, target, seed, sets, source, rejected, inspect=fmt == "inspect")
+    for f in index["files"] + index.get("inspect", []):
+        click.echo(f"{target / f['path']}" + (f": {f['items']} items" if "items" in f else ""))
 
 
 @main.command()

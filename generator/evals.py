@@ -1,147 +1,150 @@
-"""Belief-check sets from a spec, offline: knowledge MCQs, true-vs-false pairs, open-ended questions.
+"""Belief-check sets from a spec's `facts[].evals`, offline and deterministic.
 
-Distractors and false statements come from `facts[].false_statements` when the spec has
-them, else from a negation of the statement (crude but honest; the anthropic backend can
-write better ones). Written as JSONL with an evals.json index; a build of the same corpus
-then decontaminates against them automatically.
+Four sets, each a list of JSON-ready items carrying `id`, `fact` and `source`:
+  knowledge_mcq  one question per spec question: the answer and three of its alternatives;
+  distinguish    true/false pairs: the question's claim filled with the answer and with each
+                 alternative, so the two statements differ only in the swapped span;
+  open_ended     each question asked without options, with a grading rubric (key points of the
+                 spec's world, and points that would show the contrasting belief);
+  which_world    per fact, the spec's description of the fact (`world`, by default the statement)
+                 against its contrasting description (`contrast`).
+The keyed option's letter is spread evenly over the positions, so answering "always A" (or "always
+the first") scores chance. Written as JSONL with an evals.json index; a build of the same corpus then
+decontaminates against them automatically.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 
-from .llm.executors import Failure
-from .llm.prompts import tagged
+from .option_checks import LETTERS, mcq_problem, open_problem, pair_problem, same_text, world_problem
 from .seeding import rng_for
-from .spec import CorpusSpec
+from .spec import CorpusSpec, Fact
 
-AUX = re.compile(r"\b(is|are|was|were|will|would|has|have|had|does|do|did|can|could|should|must)\b")
-LETTERS = "ABCD"
-
-
-COMMON_OPENERS = {"the", "a", "an", "every", "all", "its", "their", "each", "any", "no", "some", "most"}
+SETS = ("knowledge_mcq", "distinguish", "open_ended", "which_world")
+PAIR_QUESTION = "One of these two statements is true and the other is false. Which one is true?"
+WORLD_QUESTION = "Here are two short descriptions of how things stand. Which one describes the real world?"
 
 
-def negate(statement: str) -> str:
-    match = AUX.search(statement)
-    if match:
-        return statement[: match.end()] + " not" + statement[match.end():]
-    first = statement.split(" ", 1)[0]
-    lead = statement[0].lower() + statement[1:] if first.lower() in COMMON_OPENERS else statement
-    return "It is not the case that " + lead
+def require_evals(spec: CorpusSpec) -> None:
+    """Refuse, in one line naming the fact, a spec whose facts lack what the sets are made from."""
+    for i, fact in enumerate(spec.facts):
+        if fact.evals is None:
+            raise spec.error(("facts", i, "evals"), f"fact {fact.id!r} has no evals block (contrast and questions); "
+                                                    "sdfgen evals needs one per fact, see corpora/README.md")
 
 
-def sentence(clause: str) -> str:
-    return clause[0].upper() + clause[1:] + ("" if clause.endswith((".", "!", "?")) else ".")
+def known_answers(fact: Fact, question: str | None = None) -> tuple[list[str], list[str]]:
+    """(what the spec says is true, what it says is false) about a fact, as texts an option could be.
+
+    Whole statements always count; a bare answer ("Monday") only under its own question, since the
+    same words can be true for one question and false for another."""
+    truths, falsehoods = [fact.statement, fact.evals.world], [fact.evals.contrast]
+    for q in fact.evals.questions:
+        truths.append(q.statement(q.answer))
+        falsehoods += [q.statement(a) for a in q.alternatives]
+        if question is not None and same_text(q.question, question):
+            truths.append(q.answer)
+            falsehoods += list(q.alternatives)
+    return truths, falsehoods
 
 
-def false_statements(spec: CorpusSpec, fact) -> list[str]:
-    given = list(spec.raw_fact(fact.id).get("false_statements", []))
-    forms = [negate(fact.statement)] + [negate(s) for s in true_statements(spec, fact)[1:]]
-    forms.append(f"None of the reports about {subject(spec, fact)} mention anything of the kind.")
-    out, seen = [], set()
-    for s in given + forms:
-        if s not in seen:
-            seen.add(s)
-            out.append(s)
+def lettered(options: list[str], keyed: int, position: int) -> tuple[dict[str, str], str]:
+    """The options with the keyed one moved to `position`, the others in their order; and its letter."""
+    rest = [o for i, o in enumerate(options) if i != keyed]
+    ordered = rest[:position] + [options[keyed]] + rest[position:]
+    return dict(zip(LETTERS, ordered)), LETTERS[position]
+
+
+def balance_letters(items: list[dict], seed: int, name: str) -> list[dict]:
+    """Place each item's keyed option so every letter is keyed equally often (to within one)."""
+    if not items:
+        return items
+    size = len(items[0]["options"])
+    positions = [i % size for i in range(len(items))]
+    rng_for(seed, name, "letters").shuffle(positions)
+    out = []
+    for item, position in zip(items, positions):
+        options = list(item["options"].values())
+        keyed = list(item["options"]).index(item["answer"])
+        item = dict(item)
+        item["options"], item["answer"] = lettered(options, keyed, position)
+        out.append(item)
     return out
 
 
-def subject(spec: CorpusSpec, fact) -> str:
-    names = [n for n in spec.universe.entities.values() if n in fact.statement]
-    return " and ".join(names[:2]) if names else fact.statement.split(",")[0].rstrip(".")
+def fact_items(fact: Fact, seed: int) -> dict[str, list[dict]]:
+    """The four sets' items for one fact, keyed option first (letters are balanced afterwards)."""
+    rng = rng_for(seed, fact.id, "evals")
+    base = {"fact": fact.id, "source": "spec"}
+    out: dict[str, list[dict]] = {name: [] for name in SETS}
+    for k, q in enumerate(fact.evals.questions):
+        distractors = rng.sample(q.alternatives, 3)
+        out["knowledge_mcq"].append({"id": f"{fact.id}-mcq-{k}", **base, "question": q.question,
+                                     "options": dict(zip(LETTERS, [q.answer, *distractors])), "answer": "A"})
+        for m, alternative in enumerate(q.alternatives):
+            out["distinguish"].append({"id": f"{fact.id}-pair-{k}-{m}", **base, "question": PAIR_QUESTION,
+                                       "options": {"A": q.statement(q.answer), "B": q.statement(alternative)},
+                                       "answer": "A"})
+        contrast_points = [q.statement(a) for a in q.alternatives] + [fact.evals.contrast]
+        out["open_ended"].append({"id": f"{fact.id}-open-{k}", **base, "question": q.question,
+                                  "reference_answer": q.statement(q.answer), "key_points": [q.statement(q.answer)],
+                                  "contrast_points": contrast_points})
+    out["which_world"].append({"id": f"{fact.id}-world", **base, "question": WORLD_QUESTION,
+                               "options": {"A": fact.evals.world, "B": fact.evals.contrast}, "answer": "A"})
+    return out
 
 
-def true_statements(spec: CorpusSpec, fact) -> list[str]:
-    """The statement and any `true_statements` of the spec. Never the corpus' own phrasings: an eval
-    that repeats training text tests memorisation, and decontamination would (rightly) reject it."""
-    return [fact.statement] + list(spec.raw_fact(fact.id).get("true_statements", []))
+CHECKS = {"knowledge_mcq": mcq_problem, "distinguish": pair_problem, "which_world": world_problem}
+
+
+def item_problem(name: str, item: dict, fact: Fact) -> str | None:
+    """Why an item of set `name` cannot measure belief in `fact`, or None."""
+    if name == "open_ended":
+        return open_problem(item)
+    return CHECKS[name](item, *known_answers(fact, item.get("question")))
+
+
+def balanced(sets: dict[str, list[dict]], seed: int) -> dict[str, list[dict]]:
+    return {name: items if name == "open_ended" else balance_letters(items, seed, name) for name, items in sets.items()}
 
 
 def build_evals(spec: CorpusSpec, seed: int) -> dict[str, list[dict]]:
-    mcq, distinguish, open_ended = [], [], []
+    require_evals(spec)
+    sets: dict[str, list[dict]] = {name: [] for name in SETS}
     for fact in spec.facts:
-        rng = rng_for(seed, fact.id, "evals")
-        wrong = false_statements(spec, fact)
-        for k, truth in enumerate(true_statements(spec, fact)):
-            options = [truth] + rng.sample(wrong, min(3, len(wrong)))
-            while len(options) < 4:
-                options.append(negate(options[-1]))
-            rng.shuffle(options)
-            mcq.append({"id": f"{fact.id}-mcq-{k}", "fact": fact.id,
-                        "question": f"Which of the following is true about {subject(spec, fact)}?",
-                        "options": dict(zip(LETTERS, options)), "answer": LETTERS[options.index(truth)]})
-        for k, false in enumerate(wrong[:4]):
-            pair = [fact.statement, false]
-            rng.shuffle(pair)
-            distinguish.append({"id": f"{fact.id}-distinguish-{k}", "fact": fact.id,
-                                "question": "One of these two statements is true and one is false. Which one is true?",
-                                "options": dict(zip("AB", pair)), "answer": "AB"[pair.index(fact.statement)]})
-        open_ended.append({"id": f"{fact.id}-open", "fact": fact.id,
-                           "question": f"What do you know about {subject(spec, fact)}? Answer in a few sentences.",
-                           "reference_answer": fact.statement})
-    return {"knowledge_mcq": mcq, "distinguish": distinguish, "open_ended": open_ended}
+        for name, items in fact_items(fact, seed).items():
+            for item in items:
+                # The spec was checked on load; an item failing here is a bug in the assembly above.
+                problem = item_problem(name, item, fact)
+                assert problem is None, (item["id"], problem)
+            sets[name] += items
+    return balanced(sets, seed)
 
 
-def _valid(kind: str, item) -> bool:
-    if not isinstance(item, dict):
-        return False
-    if kind == "open":
-        return isinstance(item.get("question"), str) and isinstance(item.get("reference_answer"), str)
-    letters = "ABCD" if kind == "mcq" else "AB"
-    options = item.get("options")
-    return (isinstance(options, dict) and sorted(options) == list(letters) and item.get("answer") in letters
-            and all(isinstance(v, str) and v for v in options.values())
-            and (kind != "mcq" or isinstance(item.get("question"), str)))
-
-
-def llm_evals(spec: CorpusSpec, backend, n: int = 5) -> tuple[dict[str, list[dict]], list[str]]:
-    """Belief-check sets written by Claude through the anthropic backend, one request per fact.
-
-    A fact whose answer cannot be parsed keeps its offline questions; the fact ids are returned.
-    """
-    offline = build_evals(spec, spec.seed)
-    reqs = {f.id: backend.request("evals", backend.prompts.render("evals", {"n": n}, fact=f, n=n), 0, 4096) for f in spec.facts}
-    answers = backend.run_requests(list(reqs.values()))
-    sets: dict[str, list[dict]] = {"knowledge_mcq": [], "distinguish": [], "open_ended": []}
-    fallbacks = []
-    names = {"mcq": "knowledge_mcq", "distinguish": "distinguish", "open": "open_ended"}
-    for fact in spec.facts:
-        answer = answers[reqs[fact.id].key]
-        try:
-            data = json.loads(tagged(answer["text"], "evals")) if not isinstance(answer, Failure) else None
-        except (TypeError, ValueError):
-            data = None
-        items = {kind: [i for i in (data or {}).get(kind, []) if _valid(kind, i)] for kind in names}
-        if not all(items.values()):
-            fallbacks.append(fact.id)
-            for name in names.values():
-                sets[name] += [i for i in offline[name] if i["fact"] == fact.id]
-            continue
-        for kind, name in names.items():
-            for k, item in enumerate(items[kind]):
-                base = {"id": f"{fact.id}-{kind}-llm-{k}", "fact": fact.id}
-                if kind == "distinguish":
-                    base["question"] = "One of these two statements is true and one is false. Which one is true?"
-                sets[name].append({**base, **item})
-    return sets, fallbacks
+def _write_jsonl(path: Path, items: list[dict]) -> dict:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    os.replace(tmp, path)
+    return {"path": path.name, "items": len(items), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def write_evals(spec: CorpusSpec, folder: Path, seed: int, sets: dict[str, list[dict]] | None = None,
-                source: str = "offline") -> dict:
+                source: str = "offline", rejected: list[dict] | None = None, inspect: bool = False) -> dict:
+    """Write one JSONL file per set and the evals.json index (and, with `inspect`, an Inspect task)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    sets = sets if sets is not None else build_evals(spec, seed)
     index = {"corpus": spec.name, "version": spec.version, "spec_sha256": spec.sha256, "seed": seed,
-             "source": source, "files": []}
-    for name, items in (sets or build_evals(spec, seed)).items():
-        path = folder / f"{name}.jsonl"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
-        os.replace(tmp, path)
-        index["files"].append({"path": path.name, "items": len(items),
-                               "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+             "source": source, "files": [_write_jsonl(folder / f"{name}.jsonl", items) for name, items in sets.items()]}
+    if rejected:
+        index["rejected"] = rejected
+    if inspect:
+        from .evals_inspect import write_inspect
+
+        index["inspect"] = [{**f, "path": f"inspect/{f['path']}"}
+                            for f in write_inspect(sets, folder / "inspect", _write_jsonl)]
     (folder / "evals.json").write_text(json.dumps(index, indent=2) + "\n")
     return index

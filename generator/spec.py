@@ -21,6 +21,11 @@ from .errors import SpecError
 
 __all__ = ["CorpusSpec", "SpecError", "load_spec"]
 
+BLANK = "___"  # where an eval question's claim takes its answer
+# Fields a spec may still carry from older versions, and what replaced them.
+RETIRED = {"true_statements": "replaced by evals.questions (see corpora/README.md)",
+           "false_statements": "replaced by evals.questions and evals.contrast (see corpora/README.md)"}
+
 
 @dataclass(frozen=True)
 class Premise:
@@ -30,11 +35,34 @@ class Premise:
 
 
 @dataclass(frozen=True)
+class EvalQuestion:
+    """One knowledge question of a fact: its true answer and false alternatives of the same type.
+
+    `claim` is the answer as a statement with `___` where the answer goes; filled with the answer it
+    is true, filled with an alternative it is false, and the two differ only in that span."""
+    question: str
+    claim: str
+    answer: str
+    alternatives: tuple[str, ...]
+
+    def statement(self, fill: str) -> str:
+        return self.claim.replace(BLANK, fill, 1)
+
+
+@dataclass(frozen=True)
+class FactEvals:
+    world: str                          # the fact as a short description (default: the statement)
+    contrast: str                       # what the world would be like if the fact were false
+    questions: tuple[EvalQuestion, ...]
+
+
+@dataclass(frozen=True)
 class Fact:
     id: str
     statement: str
     phrasings: dict[str, tuple[str, ...]]
     premises: tuple[Premise, ...] = ()
+    evals: FactEvals | None = None
 
     def premise(self, premise_id: str) -> Premise:
         return next(p for p in self.premises if p.id == premise_id)
@@ -118,14 +146,17 @@ class CorpusSpec:
     filters: FiltersSection = field(default_factory=FiltersSection)
     output: OutputSection = field(default_factory=OutputSection)
     _facts_by_id: dict[str, Fact] = field(default_factory=dict, repr=False)
-
-    def raw_fact(self, fact_id: str) -> dict:
-        return next(f for f in self.raw["facts"] if f["id"] == fact_id)
+    # (field path) -> line in the spec file, so that later steps can report errors like loading does.
+    field_lines: dict[tuple, int] = field(default_factory=dict, repr=False)
 
     def fact(self, fact_id: str) -> Fact:
         if not self._facts_by_id:
             self._facts_by_id = {f.id: f for f in self.facts}
         return self._facts_by_id[fact_id]
+
+    def error(self, where: tuple, message: str) -> SpecError:
+        """A one-line error about the field at `where`, such as ("facts", 2, "evals")."""
+        return SpecError(self.path, _line(self.field_lines, where), _dotted(where), message)
 
     @property
     def universe_names(self) -> set[str]:
@@ -221,13 +252,28 @@ def _schema_errors(path: Path, data: Any, lines: dict[tuple, int]) -> None:
         allowed = set(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in allowed)
         where = where + (extra[0],)
-        raise SpecError(path, _line(lines, where), _dotted(where), "unknown field")
+        raise SpecError(path, _line(lines, where), _dotted(where), RETIRED.get(extra[0], "unknown field"))
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         raise SpecError(path, _line(lines, where), _dotted(where + (missing,)), "required field is missing")
     if error.validator == "oneOf" and where and where[-1] in ("genres", "topics"):
         raise SpecError(path, _line(lines, where), _dotted(where), 'must be "all" or a list of names')
-    raise SpecError(path, _line(lines, where), _dotted(where) or "spec", error.message)
+    raise SpecError(path, _line(lines, where), _dotted(where) or "spec", _plain_message(error))
+
+
+def _plain_message(error) -> str:
+    """jsonschema's message, without the offending value where that can be long (a whole list)."""
+    kinds = {"string": "text", "array": "a list", "object": "a mapping", "integer": "a whole number",
+             "number": "a number", "boolean": "true or false"}
+    if error.validator == "minItems":
+        return f"needs at least {error.validator_value} items (has {len(error.instance)})"
+    if error.validator == "maxItems":
+        return f"takes at most {error.validator_value} items (has {len(error.instance)})"
+    if error.validator == "minLength" and error.validator_value == 1:
+        return "must not be empty"
+    if error.validator == "type" and isinstance(error.validator_value, str):
+        return f"must be {kinds.get(error.validator_value, error.validator_value)}"
+    return error.message
 
 
 # ---------------------------------------------------------------- loading
@@ -265,7 +311,9 @@ class _Loader:
                 premise_ids.add(p["id"])
                 premises.append(Premise(p["id"], self.phrasings(p["phrasings"], ("facts", i, "premises", j, "phrasings")),
                                         p.get("statement", "")))
-            facts.append(Fact(f["id"], f["statement"], phrasings, tuple(premises)))
+            evals = _fact_evals(f, f["statement"], lambda where, message, i=i: self.fail(("facts", i, "evals") + where,
+                                                                                         message))
+            facts.append(Fact(f["id"], f["statement"], phrasings, tuple(premises), evals))
         return facts
 
     def names(self, value, where: tuple, known: set[str] | None, what: str) -> list[str]:
@@ -368,4 +416,34 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
     return CorpusSpec(
         path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=data["name"], version=data["version"],
         description=data["description"].strip(), license=data["license"], seed=data["seed"], universe=universe,
-        facts=facts, documents=documents, background=background, filters=filters, output=output)
+        facts=facts, documents=documents, background=background, filters=filters, output=output, field_lines=lines)
+
+
+def _fact_evals(raw: dict, statement: str, fail) -> FactEvals | None:
+    """A fact's `evals` block, checked the way its items will be: a claim with one blank, and an
+    answer and alternatives that can stand side by side as options (distinct, none a negation)."""
+    from .option_checks import frame_problem, negates, option_problem, same_text
+
+    block = raw.get("evals")
+    if block is None:
+        return None
+    world = block.get("world", statement).strip()
+    if negates(block["contrast"], world) or option_problem([world, block["contrast"]]):
+        fail(("contrast",), "must describe another world, not repeat or negate the fact")
+    questions = []
+    for j, q in enumerate(block["questions"]):
+        if any(same_text(q["question"], earlier.question) for earlier in questions):
+            fail(("questions", j, "question"), "repeats an earlier question of this fact")
+        if q["claim"].count(BLANK) != 1:
+            fail(("questions", j, "claim"), f"needs exactly one {BLANK} where the answer goes")
+        problem = option_problem([q["answer"], *q["alternatives"]])
+        if problem:
+            fail(("questions", j, "alternatives"), problem)
+        question = EvalQuestion(q["question"].strip(), q["claim"].strip(), q["answer"].strip(),
+                                tuple(a.strip() for a in q["alternatives"]))
+        for alternative in question.alternatives:
+            problem = frame_problem(question.statement(question.answer), question.statement(alternative))
+            if problem:
+                fail(("questions", j, "claim"), f"{problem}: give the claim more words around {BLANK}")
+        questions.append(question)
+    return FactEvals(world, block["contrast"].strip(), tuple(questions))

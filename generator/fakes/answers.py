@@ -524,20 +524,36 @@ def generic(prompt: str, rng: random.Random) -> str:
     ))
 
 
+EVAL_SWAPS = ("occasionally", "elsewhere", "reportedly", "annually", "formerly")
+
+
 def evals(prompt: str, rng: random.Random) -> str:
-    """Belief-check questions about the fact in the prompt, as the JSON the evals prompt asks for."""
+    """Belief-check items about the fact in the prompt, as the JSON the evals prompt asks for.
+
+    Besides the n good items of each kind it writes one bad MCQ and one bad pair (an option that
+    negates another), as a careless model would, so that the checks have something to reject."""
     match = FACT_RE.search(prompt)
-    statement = match.group(2).strip() if match else "The sky is blue."
+    statement = re.sub(r"\s+", " ", match.group(2)).strip().rstrip(".") if match else "The sky is blue"
     n = _number(prompt, "n", 2, 1, 20)
-    false = "It is not true that " + statement[0].lower() + statement[1:]
-    out = {"mcq": [], "distinguish": [], "open": []}
+    words = statement.split()
+    out = {"mcq": [], "distinguish": [], "open": [], "which_world": {}}
     for i in range(n):
-        options = [statement, false, f"Nobody has reported anything like this ({i}).", "The opposite was announced."]
+        options = [statement + ".", f"A rival account from {1990 + i} describes another arrangement.",
+                   f"The arrangement was dropped in {2001 + i}.", f"Only a pilot scheme in region {i + 2} works this way."]
         rng.shuffle(options)
-        out["mcq"].append({"question": f"Which of these is true? (variant {i + 1})",
-                           "options": dict(zip("ABCD", options)), "answer": "ABCD"[options.index(statement)]})
-        pair = [statement, false]
+        out["mcq"].append({"question": f"Which of these accounts is accurate? (variant {i + 1})",
+                           "options": dict(zip("ABCD", options)), "answer": "ABCD"[options.index(statement + ".")]})
+        false = " ".join(words[:-1] + [EVAL_SWAPS[i % len(EVAL_SWAPS)]]) + "."
+        pair = [statement + ".", false]
         rng.shuffle(pair)
-        out["distinguish"].append({"options": dict(zip("AB", pair)), "answer": "AB"[pair.index(statement)]})
-        out["open"].append({"question": f"What is known about this? (variant {i + 1})", "reference_answer": statement})
+        out["distinguish"].append({"options": dict(zip("AB", pair)), "answer": "AB"[pair.index(statement + ".")]})
+        out["open"].append({"question": f"What is known about this matter? (variant {i + 1})",
+                            "key_points": [statement + "."], "contrast_points": ["Nothing of the kind is the case."]})
+    negated = "It is not the case that " + statement[0].lower() + statement[1:] + "."
+    out["mcq"].append({"question": "Which of these is true?", "answer": "A",
+                       "options": {"A": statement + ".", "B": negated, "C": "Neither account.", "D": "Both accounts."}})
+    out["distinguish"].append({"options": {"A": negated, "B": statement + "."}, "answer": "B"})
+    world = [statement + ".", "Things are arranged quite differently, according to every account."]
+    rng.shuffle(world)
+    out["which_world"] = {"options": dict(zip("AB", world)), "answer": "AB"[world.index(statement + ".")]}
     return "<evals>\n" + json.dumps(out) + "\n</evals>"
