@@ -79,7 +79,11 @@ def _first_line(exc: Exception) -> str:
 
 
 def read_rows(path: Path, columns: list[str], keep=None) -> list[dict]:
-    """Rows of one shard, one row group at a time; `keep(ids)` selects rows before the costly columns are read."""
+    """Rows of one shard, one row group at a time; `keep(ids)` selects rows before the costly columns are read.
+
+    Without `keep`, every column is decoded even though only `columns` are kept: a damaged page
+    anywhere in the shard then fails here, not later or never.
+    """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -88,7 +92,7 @@ def read_rows(path: Path, columns: list[str], keep=None) -> list[dict]:
         shard = pq.ParquetFile(path)
         for group in range(shard.num_row_groups):
             if keep is None:
-                rows += shard.read_row_group(group, columns=columns).to_pylist()
+                rows += shard.read_row_group(group).select(columns).to_pylist()
                 continue
             ids = shard.read_row_group(group, columns=["id"]).column("id")
             wanted = keep(ids)
