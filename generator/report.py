@@ -98,8 +98,6 @@ def read_rows(path: Path, columns: list[str], keep=None) -> list[dict]:
             wanted = keep(ids)
             if pc.any(wanted).as_py():
                 rows += shard.read_row_group(group, columns=columns).filter(wanted).to_pylist()
-    except ReportError:
-        raise
     except Exception as exc:  # a damaged page surfaces as ArrowInvalid, OSError or a decompression error
         raise ReportError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
     return rows
