@@ -54,14 +54,20 @@ def read_manifest(out: Path) -> dict:
     return manifest
 
 
-def listed_files(out: Path, entries: list[dict]) -> list[Path]:
-    """The files a manifest lists, each checked to exist with the row count the manifest gives."""
+def listed_files(out: Path, entries: list[dict], required: bool = True) -> list[Path]:
+    """The files a manifest lists, each checked to have the row count the manifest gives.
+
+    A missing file is an error when `required`; otherwise it is left out, because a copy pushed to
+    the Hub carries the kept shards but not rejected/.
+    """
     import pyarrow.parquet as pq
 
     paths = []
     for entry in entries:
         path = out / entry["path"]
         if not path.is_file():
+            if not required:
+                continue
             raise ReportError(f"{path}: listed in manifest.json but missing")
         try:
             rows = pq.ParquetFile(path).metadata.num_rows
@@ -194,7 +200,7 @@ def render(out: Path | str, max_documents: int = 1000, seed: int = 0) -> str:
     out = Path(out)
     manifest = read_manifest(out)
     data = listed_files(out, manifest["shards"])
-    rejected = listed_files(out, manifest.get("rejected_files", []))
+    rejected = listed_files(out, manifest.get("rejected_files", []), required=False)
     documents = select(data, SAMPLE_COLUMNS, PAGE_COLUMNS, max_documents, seed, strata_of_document)
     rejects = select(rejected, ["id", "reason"], PAGE_COLUMNS + ["reason", "detail"],
                      min(max_documents, MAX_REJECTED_SHOWN), seed, lambda r: {r["reason"]})
@@ -211,7 +217,8 @@ def render(out: Path | str, max_documents: int = 1000, seed: int = 0) -> str:
     return page.render(
         manifest=manifest, stats=stats, plots=plots_as_data_uris(stats), seed=seed,
         shown={"documents": len(documents.rows), "documents_total": documents.total,
-               "rejected": len(rejects.rows), "rejected_total": rejects.total},
+               "rejected": len(rejects.rows), "rejected_total": rejects.total,
+               "rejected_in_manifest": sum(stats["rejections"].values())},
         charts=report_charts.charts(stats), payload=json_for_script(payload),
         style=package.joinpath("report_page.css").read_text(encoding="utf-8"),
         script=package.joinpath("report_page.js").read_text(encoding="utf-8"))

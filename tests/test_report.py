@@ -263,3 +263,26 @@ def test_default_output_is_in_the_dataset_folder(tiny_copy):
     page = (tiny_copy / "report.html").read_text(encoding="utf-8")
     assert len(page_payload(page)["documents"]) == 5
     assert not list(tiny_copy.glob(".report.html.*"))  # the temp file was renamed, not left behind
+
+
+def test_report_of_a_copy_pushed_to_the_hub(planted_build, tmp_path, monkeypatch):
+    """The Hub holds the card, manifest, spec and kept shards but not rejected/: the page says so."""
+    from generator.fakehub import FakeHubServer
+
+    monkeypatch.setenv("HF_TOKEN", "hf_report_test")
+    with FakeHubServer(token="hf_report_test") as hub:
+        pushed = CliRunner().invoke(main, ["push", str(planted_build), "--repo-id", "lab/planted",
+                                           "--endpoint", hub.base_url])
+        assert pushed.exit_code == 0, pushed.output
+        files = dict(hub.repos["lab/planted"].files)
+    download = tmp_path / "download"
+    for name, content in files.items():
+        (download / name).parent.mkdir(parents=True, exist_ok=True)
+        (download / name).write_bytes(content)
+    assert not (download / "rejected").exists()
+    result = run_report(download)
+    assert result.returncode == 0, result.stderr
+    page = (download / "report.html").read_text(encoding="utf-8")
+    assert "The manifest counts 3 rejected documents, but their files" in page
+    payload = page_payload(page)
+    assert payload["rejected"] == [] and len(payload["documents"]) == len(rows_of(planted_build, "data"))
