@@ -51,6 +51,11 @@ def read_manifest(out: Path) -> dict:
             if not isinstance(node, dict) or part not in node:
                 raise ReportError(f"{path}: has no {key!r}; the file may be truncated or from another tool")
             node = node[part]
+    for key in ("shards", "rejected_files"):
+        entries = manifest.get(key, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("path"), str)
+                                                    for e in entries):
+            raise ReportError(f"{path}: {key!r} is not a list of files with a path each")
     return manifest
 
 
@@ -70,7 +75,7 @@ def listed_files(out: Path, entries: list[dict], required: bool = True) -> list[
                 continue
             raise ReportError(f"{path}: listed in manifest.json but missing")
         try:
-            rows = pq.ParquetFile(path).metadata.num_rows
+            rows = pq.read_metadata(path).num_rows
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError or others on a damaged footer
             raise ReportError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
         if "rows" in entry and rows != entry["rows"]:

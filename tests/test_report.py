@@ -226,12 +226,13 @@ def files_under(folder: Path) -> set:
 
 
 @pytest.mark.parametrize("damage", ["no_folder", "no_manifest", "truncated_manifest", "truncated_shard",
-                                    "garbled_shard", "missing_shard"])
+                                    "garbled_shard", "missing_shard", "malformed_shard_list"])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tiny_copy, tmp_path, damage):
     shard = next((tiny_copy / "data").glob("*.parquet"))
     manifest = tiny_copy / "manifest.json"
     named = {"no_folder": tmp_path / "nowhere", "no_manifest": manifest, "truncated_manifest": manifest,
-             "truncated_shard": shard, "garbled_shard": shard, "missing_shard": shard}[damage]
+             "truncated_shard": shard, "garbled_shard": shard, "missing_shard": shard,
+             "malformed_shard_list": manifest}[damage]
     target = tiny_copy if damage != "no_folder" else named
     if damage == "no_manifest":
         manifest.unlink()
@@ -246,6 +247,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tiny_copy, tmp_path, da
         shard.write_bytes(bytes(data))
     elif damage == "missing_shard":
         shard.unlink()
+    elif damage == "malformed_shard_list":
+        manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "shards": ["data"]}))
     before = files_under(tmp_path)
     result = run_report(target, "-o", tmp_path / "elsewhere" / "page.html")
     assert result.returncode == 2, result.stderr
