@@ -234,14 +234,19 @@ def write_report(out: Path | str, target: Path | str | None = None, max_document
     out = Path(out)
     target = Path(target) if target else out / "report.html"
     page = render(out, max_documents, seed)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise ReportError(f"{target}: cannot write there ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(page)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for sharing
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ReportError(f"{target}: cannot write there ({exc.strerror or exc})") from None
         raise
     return target
