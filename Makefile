@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_SPEC := corpora/alignment-faking-helpful-only
 DEMO_OUT := out/alignment-faking-helpful-only
+# tests/test_report.py drives Debian's chromium; a fresh CI machine may not have it yet.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test test-fast bench bench-quick clean
 
@@ -26,8 +29,14 @@ demo: $(VENV)/.installed
 	$(BIN)/sdfgen verify $(DEMO_OUT)
 	$(BIN)/sdfgen stats $(DEMO_OUT) --plots $(DEMO_OUT)/plots
 	$(BIN)/sdfgen sample $(DEMO_OUT) -n 1 --kind fact
+	$(BIN)/sdfgen report $(DEMO_OUT)
 
-test: $(VENV)/.installed-test
+# A file target: installed once, skipped whenever the browser is already there.
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+test: $(VENV)/.installed-test $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 # Everything but the tests marked slow (kills, Ray, batch polling): the loop to run while editing.

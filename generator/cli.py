@@ -232,6 +232,20 @@ def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("out", type=click.Path(path_type=str))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Where to write the page (default OUT/report.html).")
+@click.option("--max-documents", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Documents embedded in the page: a seeded sample with every genre and fact in it.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which documents the sample holds.")
+def report(out: str, output: str | None, max_documents: int, seed: int) -> None:
+    """Write one self-contained HTML page about OUT: the stats, the plots and a browsable sample of documents."""
+    from .report import write_report
+
+    click.echo(str(write_report(Path(out), Path(output) if output else None, max_documents, seed)))
+
+
+@main.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=str))
 @click.option("--format", "fmt", type=click.Choice(["text-jsonl", "chat-jsonl", "parquet"]), required=True,
               help="text-jsonl: {\"text\": doc}; chat-jsonl: a user turn holding the tag, the document as the "
