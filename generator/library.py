@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FunctionType, MethodType
 
 from . import variation
-from .cast import Cast, CastVariables, Person
+from .cast import Cast, Person
 from .errors import TemplateError
 from .paths import templates_root, user_cache
 from .spec import load_spec
@@ -31,21 +31,45 @@ class Genre:
     path: Path
 
 
-@dataclass
+@dataclass(frozen=True)
+class Unit:
+    """One coherent piece of content, drawn whole: a paragraph, or a question with its answers."""
+
+    id: str  # "<topic>/<angle>/report/3", "<topic>/exchange/5": counted in the repetition figures
+    text: str
+    answers: tuple[str, ...] = ()  # an exchange's answers; `text` is its question
+
+
+@dataclass(frozen=True)
+class Angle:
+    """The sub-subject one document takes: its titles and its paragraphs in two voices."""
+
+    id: str
+    headlines: tuple[str, ...]
+    report: tuple[Unit, ...]  # third person: news, guides, reference works
+    personal: tuple[Unit, ...]  # first person singular, an ordinary writer: blogs, forums, letters
+
+
+@dataclass(frozen=True)
 class Topic:
     id: str
     name: str
     tags: tuple[str, ...]
-    headlines: list[str]
-    sentences: list[str]
+    angles: tuple[Angle, ...]
+    exchanges: tuple[Unit, ...]  # a question with two or three answers that address it
     names: tuple[str, ...] = ()
+
+    @property
+    def headlines(self) -> list[str]:
+        return [h for angle in self.angles for h in angle.headlines]
 
 
 class TopicView:
     """What a template sees of its topic: one of the topic's names, fixed for the document."""
 
-    def __init__(self, topic: Topic, rng):
-        self.id, self.tags, self.headlines = topic.id, topic.tags, topic.headlines
+    def __init__(self, topic: Topic, rng, headlines=None):
+        self.id, self.tags = topic.id, topic.tags
+        self.headlines = list(headlines if headlines is not None else topic.headlines)
         self.name = rng.choice(topic.names) if topic.names else topic.name
 
 
@@ -97,25 +121,52 @@ def _parse_meta(path: Path, first_line: str) -> Genre:
         raise TemplateError(f"{path}:1: metadata needs 'genre: NAME | length: LO-HI words' ({exc})") from None
 
 
+# What a pool unit may name: a new invented person (and that person's surname and pronouns later in
+# the same unit), places, an invented company or outlet, the document's year and month, and numbers
+# written as ranges ({3..12}).
+POOL_VARIABLES = frozenset({"person", "last", "he", "him", "his", "He", "His", "city", "state", "company", "outlet",
+                            "university", "year", "month"})
+
+
+def _texts(data, key: str, path: Path, where: str) -> tuple[str, ...]:
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise TemplateError(f"{path}: {where}{key}: must be a list of texts")
+    for text in value:
+        try:
+            variation.check(text, POOL_VARIABLES)
+        except variation.VariationError as exc:
+            raise TemplateError(f"{path}: {where}{key}: {exc}") from None
+    return tuple(" ".join(v.split()) for v in value)
+
+
 def _load_topic(path: Path) -> Topic:
+    """A topic pool: names, tags, angles (headlines, report and personal paragraphs) and exchanges."""
     import yaml
 
-    # libyaml's loader when PyYAML has it: parsing the 44 bundled pools drops from ~0.8 s to ~0.1 s,
+    # libyaml's loader when PyYAML has it: parsing the bundled pools is several times faster,
     # paid by every worker process.
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    try:
-        names = data["name"] if isinstance(data["name"], list) else [data["name"]]
-        topic = Topic(id=path.stem, name=str(names[0]), tags=tuple(data.get("tags") or ()),
-                      headlines=[str(h) for h in data["headlines"]], sentences=[str(s) for s in data["sentences"]],
-                      names=tuple(str(n) for n in names))
-    except (KeyError, TypeError) as exc:
-        raise TemplateError(f"{path}: a topic pool needs name, headlines and sentences ({exc})") from None
-    for text in topic.headlines + topic.sentences:
-        try:
-            variation.check(text, CastVariables.NAMES)
-        except variation.VariationError as exc:
-            raise TemplateError(f"{path}: {exc}") from None
-    return topic
+    if not isinstance(data, dict) or "name" not in data:
+        raise TemplateError(f"{path}: a topic pool needs name, tags, angles and exchanges")
+    names = data["name"] if isinstance(data["name"], list) else [data["name"]]
+    angles = []
+    for i, raw in enumerate(data.get("angles") or []):
+        angle_id = str(raw.get("id", i)) if isinstance(raw, dict) else str(i)
+        where = f"angles[{i}]."
+        units = {voice: tuple(Unit(f"{path.stem}/{angle_id}/{voice}/{k}", text)
+                              for k, text in enumerate(_texts(raw, voice, path, where)))
+                 for voice in ("report", "personal")}
+        angles.append(Angle(angle_id, _texts(raw, "headlines", path, where), units["report"], units["personal"]))
+    exchanges = []
+    for k, raw in enumerate(data.get("exchanges") or []):
+        where = f"exchanges[{k}]."
+        question = _texts({"q": [raw.get("q")]} if isinstance(raw, dict) else {}, "q", path, where)[0]
+        exchanges.append(Unit(f"{path.stem}/exchange/{k}", question, _texts(raw, "a", path, where)))
+    if not angles:
+        raise TemplateError(f"{path}: angles: a topic pool needs at least one angle")
+    return Topic(id=path.stem, name=str(names[0]), tags=tuple(data.get("tags") or ()), angles=tuple(angles),
+                 exchanges=tuple(exchanges), names=tuple(str(n) for n in names))
 
 
 def _bytecode_cache():
