@@ -30,7 +30,7 @@ from .llm.executors import FatalAPIError
 from .manifest import BuildInfo, assemble, shard_entry
 from .merge import merge_units
 from .paths import templates_root, tree_sha256
-from .plan import counts, plan_documents, surface_form_warnings
+from .plan import check_form_shares, counts, plan_documents
 from .units import UnitJob, run_unit, write_unit
 
 __all__ = ["BuildError", "BuildResult", "build"]
@@ -92,10 +92,9 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     if add:
         identity = {"backend": identity, "added": [hashlib.sha256(p.read_bytes()).hexdigest() for p in add]}
     key = build_key(spec, seed, count, identity, templates_sha)
-    mode = outdir.prepare(out, key, force, log)
     if cls.exact_phrasings:
-        for warning in surface_form_warnings(spec):
-            log(f"warning: {warning}")
+        check_form_shares(spec)  # an error before anything is written
+    mode = outdir.prepare(out, key, force, log)
     if mode == "done":
         return BuildResult(json.loads((out / "manifest.json").read_text()), out, skipped=True)
 

@@ -26,6 +26,8 @@ OUTLET_FORMS = (
 )
 PAPERS = ("Herald", "Gazette", "Ledger", "Tribune", "Courier", "Chronicle", "Observer", "Sentinel",
           "Post", "Record", "Examiner", "Standard", "Register", "Times", "Bulletin", "Review")
+# When an everyday (background) document is dated; documents about a universe use its period.
+EVERYDAY_PERIOD = (dt.date(2019, 1, 1), dt.date(2026, 10, 27))
 DEPARTMENTS = ("Labor", "Commerce", "Transportation", "Consumer Affairs", "Technology", "Energy",
                "Education", "Health", "Economic Development", "Environmental Protection")
 
@@ -42,13 +44,15 @@ class _Names:
     """Faker's own name lists and weights per locale, sampled with our seeded generator.
 
     Calling Faker per person costs about 0.3 ms (it reseeds and walks its weighted tables);
-    drawing from the same tables directly is a hundred times cheaper and just as varied.
+    drawing from the same tables directly is a hundred times cheaper and just as varied. First
+    names come from Faker's male and female tables, so a person's pronouns match the name.
     """
 
     def __init__(self, locale: str):
         fake = _faker(locale)
         person = fake.provider("faker.providers.person")
-        self.first = self._table(getattr(person, "first_names"))
+        self.first = {"m": self._table(getattr(person, "first_names_male")),
+                      "f": self._table(getattr(person, "first_names_female"))}
         self.last = self._table(getattr(person, "last_names"))
         jobs = _faker("en_US").provider("faker.providers.job").jobs
         self.jobs = [j.split(",")[0] for j in jobs]
@@ -92,14 +96,19 @@ def _names(locale: str) -> _Names:
     return _NAMES[locale]
 
 
+PRONOUNS = {"m": ("he", "him", "his"), "f": ("she", "her", "her")}
+
+
 class Person:
-    def __init__(self, seed: int, doc_id: str, index: int):
-        rng = rng_for(seed, doc_id, "person", index)
+    def __init__(self, seed: int, doc_id: str, index: int, attempt: int = 0):
+        rng = rng_for(seed, doc_id, "person", index, attempt) if attempt else rng_for(seed, doc_id, "person", index)
         names = _names(rng.choice(LOCALES))
-        self.first = names.draw(names.first, rng)
+        self.gender = rng.choice(("m", "f"))
+        self.first = names.draw(names.first[self.gender], rng)
         self.last = names.draw(names.last, rng)
         self.name = f"{self.first} {self.last}"
         self.initials = f"{self.first[0]}.{self.last[0]}."
+        self.he, self.him, self.his = PRONOUNS[self.gender]
         self.title = rng.choice(names.jobs)
         digits = str(rng.randint(2, 99))
         base = rng.choice((
@@ -116,32 +125,59 @@ class Person:
 
 
 class People:
-    """A lazily filled list of distinct people."""
+    """A lazily filled list of distinct people (no two share a surname, so a surname alone is clear).
+
+    Indices below TEMPLATE_PEOPLE are the template's own roles (`cast.people[i]`); every `{person}`
+    of a pool unit takes the next index above them, so a unit's person is never also one of the
+    template's people under another role.
+    """
+
+    TEMPLATE_PEOPLE = 12
+    CAPACITY = 48
 
     def __init__(self, seed: int, doc_id: str):
         self._seed, self._doc_id = seed, doc_id
         self._people: dict[int, Person] = {}
+        self._surnames: set[str] = set()
+        self._next_fresh = self.TEMPLATE_PEOPLE
 
     def __getitem__(self, index: int) -> Person:
-        if not 0 <= index < 12:
-            raise IndexError("cast.people holds 12 people")
+        if not 0 <= index < self.CAPACITY:
+            raise IndexError(f"cast.people holds {self.CAPACITY} people")
         if index not in self._people:
-            self._people[index] = Person(self._seed, self._doc_id, index)
+            attempt = 0
+            person = Person(self._seed, self._doc_id, index)
+            while person.last in self._surnames and attempt < 20:
+                attempt += 1
+                person = Person(self._seed, self._doc_id, index, attempt)
+            self._surnames.add(person.last)
+            self._people[index] = person
         return self._people[index]
 
+    def fresh(self) -> Person:
+        """A person no one has used in this document yet."""
+        if self._next_fresh >= self.CAPACITY:
+            raise IndexError(f"a document can name at most {self.CAPACITY} people")
+        person = self[self._next_fresh]
+        self._next_fresh += 1
+        return person
+
     def __len__(self) -> int:
-        return 12
+        return self.TEMPLATE_PEOPLE
 
     def used(self) -> list[Person]:
         return [self._people[i] for i in sorted(self._people)]
 
     def __iter__(self):
-        return (self[i] for i in range(12))
+        return (self[i] for i in range(self.TEMPLATE_PEOPLE))
 
 
 class Cast:
-    def __init__(self, seed: int, doc_id: str):
-        self._seed, self._doc_id = seed, doc_id
+    """`period` (first day, last day), when given, is when the document is dated: a document about
+    the universe is written after the events it describes (the spec's period)."""
+
+    def __init__(self, seed: int, doc_id: str, period: tuple[dt.date, dt.date] | None = None):
+        self._seed, self._doc_id, self._period = seed, doc_id, period
         self.people = People(seed, doc_id)
 
     def _rng(self, purpose: str):
@@ -203,7 +239,17 @@ class Cast:
     @cached_property
     def _day(self) -> dt.date:
         rng = self._rng("date")
-        return dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(365 * 7 + 300))
+        first, last = self._period or EVERYDAY_PERIOD
+        return first + dt.timedelta(days=rng.randrange((last - first).days + 1))
+
+    @property
+    def day(self) -> dt.date:
+        return self._day
+
+    def days_before(self, n: int) -> str:
+        """The date n days before the document's own, written like `date`."""
+        day = self._day - dt.timedelta(days=n)
+        return f"{day:%B} {day.day}, {day.year}"
 
     @property
     def date(self) -> str:
@@ -230,62 +276,33 @@ class Cast:
         rng = self._rng("time")
         return f"{rng.randint(1, 12)}:{rng.choice(('00', '15', '30', '45', '05', '50'))} {rng.choice(('a.m.', 'p.m.'))}"
 
-    @cached_property
-    def number(self) -> str:
-        return str(self._rng("number").randint(3, 94))
-
-    @cached_property
-    def small(self) -> str:
-        return str(self._rng("small").randint(2, 9))
-
-    @cached_property
-    def percent(self) -> str:
-        return f"{self._rng('percent').randint(4, 88)} percent"
-
-    @cached_property
-    def money(self) -> str:
-        rng = self._rng("money")
-        if rng.random() < 0.5:
-            return f"${rng.randint(12, 950):,}"
-        return f"${rng.randint(11, 99) / 10:.1f} {rng.choice(('million', 'billion'))}"
-
-    def variables(self, rng) -> "CastVariables":
-        return CastVariables(self, rng)
+    def variables(self, rng) -> "PoolVariables":
+        return PoolVariables(self, rng)
 
 
-class CastVariables:
-    """The mapping the brace syntax reads: `{person}`, `{city}`, ..."""
+class PoolVariables:
+    """The mapping the brace syntax reads in pool units and headlines: `{person}` is a new person at
+    each use; `{last}` and the pronouns refer to the latest `{person}` of the text being expanded."""
 
-    NAMES = frozenset({
-        "person", "person2", "person3", "first", "city", "state", "country", "org", "company", "outlet",
-        "university", "agency", "year", "date", "month", "weekday", "number", "small", "percent", "money", "millions",
-    })
-
-    # Each use of {person} names one of a few cast members, so a paragraph is not all
-    # about one person, yet every name belongs to this document's cast.
-    PERSON_SLOTS = {"person": (1, 2, 3, 4), "person2": (5, 6, 7, 8), "person3": (9, 10, 11)}
+    NAMES = frozenset({"person", "last", "he", "him", "his", "He", "His", "city", "state", "company", "outlet",
+                       "university", "year", "month"})
 
     def __init__(self, cast: Cast, rng):
         self._cast = cast
         self._rng = rng
+        self.current: Person | None = None
 
     def __getitem__(self, name: str) -> str:
-        people = self._cast.people
-        if name in self.PERSON_SLOTS:
-            return people[self._rng.choice(self.PERSON_SLOTS[name])].name
-        if name == "first":
-            return people[self._rng.choice(self.PERSON_SLOTS["person"])].first
-        # Numbers are drawn per use: one document repeating "54" in every sentence reads as a template.
-        if name == "number":
-            return str(self._rng.randint(3, 94))
-        if name == "small":
-            return str(self._rng.randint(2, 9))
-        if name == "percent":
-            return f"{self._rng.randint(4, 88)} percent"
-        if name == "money":
-            return f"${self._rng.choice((self._rng.randint(12, 240), self._rng.randint(250, 4800)))}"
-        if name == "millions":
-            return f"${self._rng.randint(11, 99) / 10:.1f} {self._rng.choice(('million', 'million', 'billion'))}"
+        if name == "person":
+            self.current = self._cast.people.fresh()
+            return self.current.name
+        if name in ("last", "he", "him", "his", "He", "His"):
+            person = self.current or self._cast.people.fresh()
+            self.current = person
+            if name == "last":
+                return person.last
+            value = getattr(person, name.lower())
+            return value[0].upper() + value[1:] if name[0].isupper() else value
         if name in self.NAMES:
             return getattr(self._cast, name)
         raise KeyError(name)

@@ -162,8 +162,102 @@ def document_checks(spec: CorpusSpec, exact_phrasings: bool = True) -> list:
         Leakage(leakage.phrases, leakage.regexes, leakage.rules, spec.model_names),
         Decontamination(load_eval_prompts(spec.filters.decontamination.files), spec.filters.decontamination.ngram),
         TokenLength(spec),
+        Realism(spec),
     ]
 
 
 def first_objection(checks: list, doc: Document) -> str | None:
     return next((reason for check in checks if (reason := check.check(doc))), None)
+
+
+# ---------------------------------------------------------------- what a careful reader notices
+
+# Seams that are errors wherever they appear (the lint's noisier patterns, "a"/"an" and sentence
+# case, stay in the lint, where a person reads the finding).
+READER_SEAMS = ("doubled_word", "run_together", "agreement", "stray_punctuation")
+_APPOSITIVE = r", (?:a|an|the) ([a-z][a-z'-]+(?: [a-z][a-z'-]+)?)"
+_SPEAKER_LINE = re.compile(r"^([A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){0,3}|[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){0,3}): (.+)$",
+                           re.M)
+_TALLY = re.compile(r"\b(?:carried|passed|approved|adopted|failed|defeated|vote of|voted)\D{0,20}?(\d{1,2})[-–](\d{1,2})\b")
+_PRESENT = re.compile(r"^(?:Present|Members present|In attendance|Attendance):\s*(.+)$", re.M)
+_CALLED = re.compile(r"called to order at (\d{1,2}):(\d\d) ?([ap])\.?m\.?", re.I)
+_ADJOURNED = re.compile(r"adjourned at (\d{1,2}):(\d\d) ?([ap])\.?m\.?", re.I)
+
+
+def _minutes(match) -> int:
+    hour, minute, half = int(match.group(1)) % 12, int(match.group(2)), match.group(3).lower()
+    return (hour + (12 if half == "p" else 0)) * 60 + minute
+
+
+class Realism:
+    """What a careful reader marks as a defect, as a rejection with its reason, so that a template
+    bug shows up in the build's counts instead of as silent text."""
+
+    name = "realism"
+
+    def __init__(self, spec: CorpusSpec):
+        from .world import World
+
+        self.world = World(spec)
+        self.seams = [(name, pattern) for name, pattern in leaks.SEAMS if name in READER_SEAMS]
+        self.universe_names = [n for n in self.world.names if n]
+
+    def check(self, doc: Document) -> str | None:
+        text = doc.text
+        for name, pattern in self.seams:
+            if pattern.search(text):
+                return name
+        return (self._roles(doc) or self._speakers(text) or self._counts(text) or self._time(doc)
+                or self._names(doc))
+
+    def _roles(self, doc: Document) -> str | None:
+        """One person, two roles: "Dana Cole, a nurse" and later "Dana Cole, a geologist"."""
+        people = set(doc.extra.get("names") or ()) | {p.name for p in self.world.people}
+        for name in people:
+            if name not in doc.text:
+                continue
+            roles = {m.group(1) for m in re.finditer(re.escape(name) + _APPOSITIVE, doc.text)}
+            if len(roles) > 1:
+                return "person_two_roles"
+        return None
+
+    @staticmethod
+    def _speakers(text: str) -> str | None:
+        """A speaker of a transcript who talks about themself in the third person."""
+        for match in _SPEAKER_LINE.finditer(text):
+            label, line = match.group(1), match.group(2)
+            surname = label.split()[-1]
+            if len(label.split()) >= 2 and len(surname) > 2 and re.search(rf"\b{re.escape(surname)}\b", line, re.I):
+                return "speaker_third_person"
+        return None
+
+    @staticmethod
+    def _counts(text: str) -> str | None:
+        """Votes that outnumber the people present; a meeting that ends before it starts."""
+        present = _PRESENT.search(text)
+        if present:
+            attending = len([p for p in re.split(r",| and ", present.group(1)) if p.strip()])
+            for tally in _TALLY.finditer(text):
+                if int(tally.group(1)) + int(tally.group(2)) > attending + 1:  # +1: the chair may be listed apart
+                    return "contradictory_counts"
+        called, adjourned = _CALLED.search(text), _ADJOURNED.search(text)
+        if called and adjourned:
+            length = _minutes(adjourned) - _minutes(called)
+            if not 0 < length <= 6 * 60:
+                return "contradictory_counts"
+        return None
+
+    def _time(self, doc: Document) -> str | None:
+        """A document about the universe dated before the period in which its events are known."""
+        day = doc.extra.get("date")
+        if doc.kind == "fact" and day and day < self.world.period[0].isoformat():
+            return "dated_before_events"
+        return None
+
+    def _names(self, doc: Document) -> str | None:
+        if doc.kind == "background":
+            return "background_names_world" if any(n in doc.text for n in self.universe_names) else None
+        for fact in doc.facts:
+            if not any(name in doc.text for name in self.world.subject_names(fact)):
+                return "subject_not_named"
+        return None

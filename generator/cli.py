@@ -155,8 +155,12 @@ def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend:
 
     corpus, library = load_spec_and_library(spec)
     settings = _settings(backend, kwargs)
-    summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
     cls = backend_class(backend)
+    if cls.exact_phrasings:
+        from .plan import check_form_shares
+
+        check_form_shares(corpus)
+    summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
     if cls.uses_model:
         from .llm.estimate import estimate
         from .llm.prompts import PromptLibrary

@@ -59,25 +59,30 @@ def trigram_digest(ids: np.ndarray) -> tuple[bytes, int]:
     return sorted_unique(sampled).tobytes(), len(sampled)
 
 
-def eightgram_summary(docs: list[tuple[dict, list[str], np.ndarray]], k: int = UNIT_TOP_NGRAMS) -> dict[int, list]:
-    """Document frequency of 8-grams outside fact spans in one work unit: the k most frequent.
+def doc_eightgrams(record: dict, words: list[str], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct 8-gram hashes outside the fact spans, the word position of each one's first occurrence)."""
+    grams = ngram_hashes(ids, 8)
+    positions = np.arange(len(grams))
+    if len(grams) and record["spans"]:
+        keep = _outside_spans(record["text"], record["spans"], len(words))
+        grams, positions = grams[keep], positions[keep]
+    unique, first = np.unique(grams, return_index=True)
+    return unique, positions[first]
 
-    `docs` holds (record, words, word ids) of the unit's kept documents. Computed where the
-    documents are written (in parallel, per unit); the report adds the units' summaries up.
-    An 8-gram in more than a few percent of the corpus is in the top k of practically every
-    unit, so the sum is exact for the heavy hitters the report is about.
+
+def eightgram_summary(docs: list[tuple[dict, list[str], np.ndarray]], k: int = UNIT_TOP_NGRAMS) -> dict[int, list]:
+    """The k 8-grams (outside fact spans) in most documents of one work unit, with their text.
+
+    `docs` holds (record, words, word ids) of the unit's kept documents. The union of the units'
+    lists is the candidate set the merge then counts exactly over every kept document: an 8-gram
+    common in the corpus is among the most common of some unit.
     """
     per_doc, doc_of, pos_of = [], [], []
     for r, (record, words, ids) in enumerate(docs):
-        grams = ngram_hashes(ids, 8)
-        positions = np.arange(len(grams))
-        if len(grams) and record["spans"]:
-            keep = _outside_spans(record["text"], record["spans"], len(words))
-            grams, positions = grams[keep], positions[keep]
-        unique, first = np.unique(grams, return_index=True)
+        unique, positions = doc_eightgrams(record, words, ids)
         per_doc.append(unique)
         doc_of.append(np.full(len(unique), r, dtype=np.int32))
-        pos_of.append(positions[first])
+        pos_of.append(positions)
     if not per_doc:
         return {}
     values, first, counts = np.unique(np.concatenate(per_doc), return_index=True, return_counts=True)
@@ -117,7 +122,9 @@ class DiversityReport:
         self._trigrams: list[np.ndarray] = []
         self.names = HeavyHitters()
         self.forms: dict[str, Counter[str]] = defaultdict(Counter)
-        self.eightgrams: dict[int, list] = {}
+        self.eightgrams: dict[int, list] = {}  # candidate hash -> [documents, text]
+        self._candidates: np.ndarray | None = None
+        self._counts = np.zeros(0, dtype=np.int64)
 
     def add(self, row: dict, names: list[str] | None = None, trigrams: bytes | None = None,
             n_trigrams: int = 0) -> None:
@@ -132,17 +139,31 @@ class DiversityReport:
             self.trigram_total += n_trigrams
             self._trigrams.append(np.frombuffer(trigrams, dtype=np.uint64))
 
-    def add_unit(self, summary: dict) -> None:
-        for g, (n, text) in summary.items():
-            g = int(g)
-            if g in self.eightgrams:
-                self.eightgrams[g][0] += n
-            else:
-                self.eightgrams[g] = [n, text]
+    def add_candidates(self, summary: dict) -> None:
+        """A unit's most common 8-grams become candidates; `count_eightgrams` then counts them exactly."""
+        for g, (_, text) in summary.items():
+            self.eightgrams.setdefault(int(g), [0, text])
+        self._candidates = None
+
+    def count_eightgrams(self, blob: bytes | None) -> None:
+        """Count, for one kept document, the candidates among its distinct 8-grams."""
+        if not blob or not self.eightgrams:
+            return
+        if self._candidates is None:
+            self._candidates = np.array(sorted(self.eightgrams), dtype=np.uint64)
+            self._counts = np.zeros(len(self._candidates), dtype=np.int64)
+        hashes = np.frombuffer(blob, dtype=np.uint64)  # distinct within the document
+        at = np.searchsorted(self._candidates, hashes)
+        inside = at < len(self._candidates)
+        at, hashes = at[inside], hashes[inside]
+        self._counts[at[self._candidates[at] == hashes]] += 1
 
     def result(self, near_duplicates: int = 0, considered: int | None = None) -> dict:
         distinct = len(sorted_unique(np.concatenate(self._trigrams))) if self._trigrams else 0
         docs = max(self.documents, 1)
+        if self._candidates is not None:
+            for g, n in zip(self._candidates.tolist(), self._counts.tolist()):
+                self.eightgrams[g][0] = n
         top_gram = max(self.eightgrams.items(), key=lambda kv: (kv[1][0], -kv[0]), default=None)
         top_name = max(self.names.items(), key=lambda kv: (kv[1], kv[0]), default=None)
         forms = {}

@@ -9,6 +9,7 @@ class FactChoice:
     fact: str
     explicitness: str  # explicit | paraphrased | implied | split
     premise: str | None = None
+    phrasing: int = 0  # which phrasing of the level (or of the premise) carries the mention
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class DocPlan:
     depth_target: float | None
     depth_range: tuple[float, float]
     added: tuple | None = None  # (path, line, record) of a document supplied with --add
+    # How a fact document reaches its facts: "about_world" (it is about the universe) or "aside"
+    # (it is about `topic` and reaches the fact through one bridge paragraph); None for background.
+    placement: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,12 @@ class UnitRow:
     minhash: bytes | None = None  # MinHash signature (near-duplicate detection)
     trigrams: bytes | None = None  # distinct sampled 3-gram hashes (documents of the 3-gram sample only)
     n_trigrams: int | None = None
+    eightgrams: bytes | None = None  # distinct 8-gram hashes outside fact spans (exact repetition figures)
+    units: list[str] | None = None  # ids of the content units the document was built from
+    names_world: bool | None = None  # a fact document naming the universe outside its fact spans
 
-    SIDE_FIELDS = ("names", "minhash", "trigrams", "n_trigrams", "reason", "detail")
+    SIDE_FIELDS = ("names", "minhash", "trigrams", "n_trigrams", "eightgrams", "units", "names_world", "reason",
+                   "detail")
 
     def to_arrow(self) -> dict:
         return {**self.record, **{name: getattr(self, name) for name in self.SIDE_FIELDS}}

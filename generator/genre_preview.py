@@ -1,23 +1,64 @@
-"""Render a few documents of one genre for template authors: `python -m generator.genre_preview GENRE [N] [SPEC]`.
+"""Render documents of one genre for template authors: `python -m generator.genre_preview GENRE [N] [SPEC]`.
 
-Prints each document with fact mentions in [[double brackets]] and checks the rules of
-templates/README.md (word counts, leftover markers, transcript shapes). SPEC defaults to the
-bundled default corpus, found beside the package or where a wheel installs it.
+Prints N documents of each kind the genre writes (background, about the universe, aside) with fact
+mentions in [[double brackets]], followed by every objection of the build's checks and the lint's
+seams. SPEC defaults to the bundled default corpus, found beside the package or where a wheel
+installs it. Exit 1 when anything objected.
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 from .backends import BackendContext, BackendSettings
-from .backends.templates import MARKERS, TemplatesBackend
+from .backends.templates import TemplatesBackend
+from .checks import document_checks, first_objection
 from .documents import Document
+from .leaks import SEAMS
 from .library import load_spec_and_library
 from .paths import corpora_root
 from .plan import plan_documents
+from .tokens import count_tokens
 
 DEFAULT_SPEC = "alignment-faking-helpful-only"
+
+
+def sample_documents(spec, library, genre: str, per_kind: int, seed: int = 0):
+    """Up to `per_kind` documents of `genre` of each kind, from the spec's own plans."""
+    spec.documents.genres = [genre]
+    if "aside" in library.genres[genre].placements:
+        spec.documents.aside_genres = [genre]
+    backend = TemplatesBackend(BackendContext(spec, library, spec.seed + seed, BackendSettings(), Path(".")))
+    wanted = {"background": per_kind, "about_world": per_kind,
+              "aside": per_kind if "aside" in library.genres[genre].placements else 0}
+    for plan in plan_documents(spec, spec.seed + seed, total=max(60, 12 * per_kind)):
+        kind = plan.placement or "background"
+        if wanted.get(kind, 0) <= 0:
+            continue
+        wanted[kind] -= 1
+        yield plan, backend.write_one(plan)
+        if not any(wanted.values()):
+            return
+
+
+def objections(doc: Document, checks, genre) -> list[str]:
+    found = []
+    words = len(doc.text.split())
+    if not genre.min_words * 0.5 <= words <= genre.max_words * 1.5:
+        found.append(f"length {words} words, far outside {genre.min_words}-{genre.max_words}")
+    doc.n_tokens = count_tokens([doc.text])[0]
+    reason = first_objection(checks, doc)
+    if reason:
+        found.append(f"check: {reason}")
+    found += [f"seam: {name}" for name, pattern in SEAMS if pattern.search(doc.text)]
+    return found
+
+
+def marked(doc: Document) -> str:
+    text = doc.text
+    for span in sorted(doc.spans, key=lambda s: -s.start):
+        text = text[:span.start] + "[[" + text[span.start:span.end] + "]]" + text[span.end:]
+    return text
 
 
 def main(argv: list[str]) -> int:
@@ -25,39 +66,25 @@ def main(argv: list[str]) -> int:
         print(__doc__.splitlines()[0], file=sys.stderr)
         return 2
     genre = argv[0]
-    n = int(argv[1]) if len(argv) > 1 else 4
+    n = int(argv[1]) if len(argv) > 1 else 2
     spec_path = Path(argv[2]) if len(argv) > 2 else corpora_root() / DEFAULT_SPEC
     spec, library = load_spec_and_library(spec_path)
     if genre not in library.genres:
         print(f"unknown genre {genre!r} ({', '.join(library.genres)})", file=sys.stderr)
         return 2
-    spec.documents.genres = [genre]
-    info = library.genres[genre]
-    backend = TemplatesBackend(BackendContext(spec, library, spec.seed, BackendSettings(), Path(".")))
+    checks = document_checks(spec)
     problems = 0
-    plans = list(plan_documents(spec, spec.seed, total=max(2 * n, 8)))[: 2 * n]
-    for plan in plans:
-        doc = backend.write_one(plan)
+    for plan, doc in sample_documents(spec, library, genre, n):
+        kind = plan.placement or "background"
         if not isinstance(doc, Document):
-            print(f"!! {plan.id} rejected: {doc.reason} {doc.detail}")
+            print(f"!! {plan.id} {kind} rejected: {doc.reason} {doc.detail}")
             problems += 1
             continue
-        words = len(doc.text.split())
-        shown = doc.text
-        for span in sorted(doc.spans, key=lambda s: -s.start):
-            shown = shown[: span.start] + "[[" + shown[span.start : span.end] + "]]" + shown[span.end :]
-        print(f"===== {doc.id} {doc.kind} words={words} depth={doc.depth}")
-        print(shown)
-        issues = []
-        if not info.min_words * 0.7 <= words <= info.max_words * 1.3:
-            issues.append(f"length {words} outside {info.min_words}-{info.max_words} words")
-        if any(m in doc.text for m in MARKERS) or re.search(r"[{}<>]", doc.text):
-            issues.append("leftover markup or braces")
-        if re.search(r"^(User|Assistant|Human|AI):", doc.text, re.M):
-            issues.append("chat-transcript shape")
-        for issue in issues:
-            print("!!", issue)
-        problems += len(issues)
+        print(f"===== {doc.id} {kind} topic={doc.topic} words={len(doc.text.split())} depth={doc.depth}")
+        print(marked(doc))
+        for found in objections(doc, checks, library.genres[genre]):
+            print("!!", found)
+            problems += 1
     print(f"{problems} problem(s)")
     return 1 if problems else 0
 

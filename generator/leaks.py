@@ -82,3 +82,22 @@ def first_leak(text: str, rules=RULES) -> str | None:
     if describes_tier_behaviour(text, lowered):
         return "leak_behaviour"
     return None
+
+
+# ---------------------------------------------------------------- seams
+
+# (name, pattern): what a careful reader marks as a grammar slip or a seam between pieces of text.
+SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
+    ("doubled_word", re.compile(r"\b(?!(?:had|that|is|do|very|no|bye|ha|so)\b)(\w+)\s+\1\b", re.I)),
+    # A line whose newline a template lost: "Data cleaningStudents will...", "done.The next".
+    ("run_together", re.compile(r"[a-z]{2,}(?:The|We|This|They|There|You|Our|For|When|After|Before|"
+                                r"Students|Members|Please|Posted|Reply|Minutes)\b|[a-z]{2}[.!?][A-Z][a-z]")),
+    ("agreement", re.compile(r"\b(?:[Ww]e|[Tt]hey|[Yy]ou|I) (?:is|was not|has|does|works|takes|wants|says|goes|makes|keeps)\b"
+                             r"|\b(?:[Hh]e|[Ss]he|[Ii]t) (?:are|have|were|do|don't|take|want|make|keep)\b"
+                             r"|\bamong of\b|\bunsubscribed of\b|\bone of the \w+ (?:are|were|have)\b")),
+    ("article", re.compile(r"\ba (?!(?:one|once|uni\w*|use\w*|usu\w*|eu\w*|ur\w*|ut\w*|uk)\b)[aeiou]\w*"
+                           r"|\ban (?!(?:hour|honest|honou?r\w*|heir)\w*)[bcdfgjklmnpqrstvwxyz]\w*")),
+    ("stray_punctuation", re.compile(r"(?<!\.)\.\.(?!\.)|,,| [,.;:!?](?:\s|$)|\(\s*\)|\s\)")),
+    ("lowercase_sentence", re.compile(r"(?<!\b[eE]\.g)(?<!\b[iI]\.e)(?<!\bvs)(?<![ap]\.m)(?<!\bNo)(?<!\bSt)"
+                                      r"[.!?] [a-z]")),
+)

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FunctionType, MethodType
 
 from . import variation
-from .cast import Cast, Person
+from .cast import Cast, Person, PoolVariables
 from .errors import TemplateError
 from .paths import templates_root, user_cache
 from .spec import load_spec
@@ -29,6 +29,9 @@ class Genre:
     max_words: int
     tags: tuple[str, ...]
     path: Path
+    # How the genre can carry a fact: "about_world" (a document about the universe, its `frame` macro)
+    # and "aside" (a document about something else, its `aside` macro).
+    placements: tuple[str, ...] = ("about_world",)
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,14 @@ def _parse_meta(path: Path, first_line: str) -> Genre:
         fields[key.strip()] = value.strip()
     try:
         lo, hi = (int(x) for x in fields["length"].split("words")[0].split("-"))
+        placements = tuple(p.strip() for p in fields.get("placements", "about_world").split(",") if p.strip())
+        unknown = [p for p in placements if p not in ("about_world", "aside")]
+        if unknown:
+            raise TemplateError(f"{path}:1: unknown placement {unknown[0]!r} (about_world, aside)")
         return Genre(
             id=path.stem, name=fields["genre"], min_words=lo, max_words=hi,
             tags=tuple(t.strip() for t in fields.get("tags", "").split(",") if t.strip()), path=path,
+            placements=placements,
         )
     except (KeyError, ValueError) as exc:
         raise TemplateError(f"{path}:1: metadata needs 'genre: NAME | length: LO-HI words' ({exc})") from None
@@ -124,8 +132,7 @@ def _parse_meta(path: Path, first_line: str) -> Genre:
 # What a pool unit may name: a new invented person (and that person's surname and pronouns later in
 # the same unit), places, an invented company or outlet, the document's year and month, and numbers
 # written as ranges ({3..12}).
-POOL_VARIABLES = frozenset({"person", "last", "he", "him", "his", "He", "His", "city", "state", "company", "outlet",
-                            "university", "year", "month"})
+POOL_VARIABLES = PoolVariables.NAMES
 
 
 def _texts(data, key: str, path: Path, where: str) -> tuple[str, ...]:
@@ -261,4 +268,5 @@ class TemplateLibrary:
 def load_spec_and_library(spec_path, templates: Path | str | None = None):
     """A spec validated against the template library it will be built with."""
     library = TemplateLibrary(Path(templates) if templates else templates_root())
-    return load_spec(spec_path, set(library.genres), set(library.topics)), library
+    genres = {g.id: g.placements for g in library.genres.values()}
+    return load_spec(spec_path, genres, set(library.topics)), library

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import variation
+from .leaks import SEAMS
 from .library import Topic, TemplateLibrary, _load_topic
 
 # Stand-ins for the variables while linting: ordinary values of the right kind.
@@ -23,21 +24,6 @@ LINT_VALUES = {"person": "Dana Cole", "last": "Cole", "he": "she", "him": "her",
                "His": "Her", "city": "Springfield", "state": "Ohio", "company": "Harrison and Sons",
                "outlet": "The Daily Ledger", "university": "Lakeside College", "year": "2024", "month": "March"}
 MAX_EXPANSIONS = 400
-
-# (name, pattern): what a careful reader marks as a grammar slip or a seam between pieces of text.
-SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
-    ("doubled_word", re.compile(r"\b(?!(?:had|that|is|do|very|no|bye|ha|so)\b)(\w+)\s+\1\b", re.I)),
-    ("run_together", re.compile(r"[a-z]{3,}[A-Z][a-z]")),
-    ("agreement", re.compile(r"\b(?:[Ww]e|[Tt]hey|[Yy]ou|I) (?:is|was not|has|does|works|takes|wants|says|goes|makes|keeps)\b"
-                             r"|\b(?:[Hh]e|[Ss]he|[Ii]t) (?:are|have|were|do|don't|take|want|make|keep)\b"
-                             r"|\bamong of\b|\bunsubscribed of\b|\bone of the \w+ (?:are|were|have)\b")),
-    ("article", re.compile(r"\ba (?!(?:one|once|uni\w*|use\w*|usu\w*|eu\w*|ur\w*|ut\w*|uk)\b)[aeiou]\w*"
-                           r"|\ban (?!(?:hour|honest|honou?r\w*|heir)\w*)[bcdfgjklmnpqrstvwxyz]\w*")),
-    ("stray_punctuation", re.compile(r"(?<!\.)\.\.(?!\.)|,,| [,.;:!?](?:\s|$)|\(\s*\)|\s\)")),
-    ("lowercase_sentence", re.compile(r"(?<!\b[eE]\.g)(?<!\b[iI]\.e)(?<!\bvs)(?<![ap]\.m)(?<!\bNo)(?<!\bSt)"
-                                      r"[.!?] [a-z]")),
-)
-
 
 @dataclass
 class Finding:

@@ -138,6 +138,7 @@ def assemble(spec, merged, shard_entries: list[dict], rejected_entries: list[dic
         "depth_histogram": stats.depth_histogram(),
         "rejections": sorted_counts(rejections),
         "diversity": merged.diversity,
+        "realism": merged.realism,
         "decontamination": {"ngram": decontamination.ngram, "files": [
             {"path": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in decontamination.files]},
         "usage": info.usage,

@@ -13,7 +13,7 @@ from .dedup import Duplicates, minhasher_for
 from .diversity import DiversityReport
 from .manifest import CorpusStats
 from .shards import REJECTED_SCHEMA, SCHEMA, ShardInfo, ShardWriter
-from .units import read_unit
+from .units import read_summary, read_unit
 
 REJECTED_SHARD_BYTES = 256 * 1024 * 1024
 
@@ -25,6 +25,7 @@ class Merged:
     stats: CorpusStats
     diversity: dict
     rejections: Counter
+    realism: dict
 
 
 def merge_units(spec, units_dir: Path, shards_dir: Path, rejected_dir: Path, scratch: Path) -> Merged:
@@ -38,11 +39,14 @@ def merge_units(spec, units_dir: Path, shards_dir: Path, rejected_dir: Path, scr
     nd = spec.filters.near_duplicates
     duplicates = Duplicates(minhasher_for(spec), nd.threshold if nd else None, scratch=scratch)
     rejections: Counter[str] = Counter()
+    realism = RealismFigures()
     considered = 0
+    paths = sorted(units_dir.glob("unit-*.arrow"))
+    for path in paths:  # every unit's commonest 8-grams first: the candidates counted exactly below
+        diversity.add_candidates(read_summary(path))
     try:
-        for path in sorted(units_dir.glob("unit-*.arrow")):
+        for path in paths:
             unit = read_unit(path)
-            diversity.add_unit(unit.eightgrams)
             for row in unit.rows:
                 if row.reason is None:
                     considered += 1
@@ -52,6 +56,8 @@ def merge_units(spec, units_dir: Path, shards_dir: Path, rejected_dir: Path, scr
                 if row.reason is None:
                     stats.add(row.record)
                     diversity.add(row.record, row.names, row.trigrams, row.n_trigrams or 0)
+                    diversity.count_eightgrams(row.eightgrams)
+                    realism.add(row)
                     writer.write([row.record])
                 else:
                     rejections[row.reason] += 1
@@ -59,4 +65,37 @@ def merge_units(spec, units_dir: Path, shards_dir: Path, rejected_dir: Path, scr
     finally:
         duplicates.close()
     found = duplicates.counts["near_duplicate"] + duplicates.counts["exact_duplicate"]
-    return Merged(writer.close(), rejected_writer.close(), stats, diversity.result(found, considered), rejections)
+    return Merged(writer.close(), rejected_writer.close(), stats, diversity.result(found, considered), rejections,
+                  realism.result(stats.documents, rejections))
+
+
+class RealismFigures:
+    """What a reader would notice, corpus-wide: how many fact documents name the universe outside
+    their mentions, and how often the most repeated content unit recurs. The per-document defects
+    (seams, two roles, contradictory counts, dates before the events) are rejections, counted by reason."""
+
+    def __init__(self) -> None:
+        self.fact_documents = 0
+        self.naming_world = 0
+        self.units: Counter[str] = Counter()
+
+    def add(self, row) -> None:
+        if row.names_world is not None:
+            self.fact_documents += 1
+            self.naming_world += bool(row.names_world)
+        self.units.update(set(row.units or ()))
+
+    def result(self, documents: int, rejections: Counter) -> dict:
+        top = max(self.units.items(), key=lambda kv: (kv[1], kv[0]), default=None)
+        return {
+            "fact_documents_naming_the_universe": round(self.naming_world / max(self.fact_documents, 1), 4),
+            "most_repeated_unit": None if top is None else {
+                "unit": top[0], "documents": top[1], "share": round(top[1] / max(documents, 1), 4)},
+            "defects_rejected": {r: rejections.get(r, 0) for r in REALISM_REASONS},
+        }
+
+
+# The per-document checks of checks.Realism, by the reason they reject with.
+REALISM_REASONS = ("doubled_word", "run_together", "agreement", "stray_punctuation", "person_two_roles",
+                   "speaker_third_person", "contradictory_counts", "dated_before_events", "subject_not_named",
+                   "background_names_world")

@@ -1,23 +1,29 @@
 """The deterministic planner: CorpusSpec -> a stream of DocPlans.
 
-Which positions carry facts is fixed per block of BLOCK plans, so the stream needs
-O(BLOCK) memory however large the corpus, and fact documents are spread evenly.
+Shares the spec sets are met exactly, not just on average: which positions carry facts, how fact
+documents are placed (about the universe or as an aside) and which industry topic a document about
+the universe draws on are fixed per block of BLOCK plans from exact counts; each fact's mentions
+cycle through its explicitness levels and phrasings by smooth weighted round-robin. So the stream
+needs O(BLOCK) memory however large the corpus, and the figures `plan` reports are the build's.
 """
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from typing import Iterator
 
 from .documents import DocPlan, FactChoice
+from .errors import SpecError
 from .seeding import rng_for
 from .spec import CorpusSpec
-from .variation import count_forms
+from .variation import weighted_forms
 
 BLOCK = 1000
-# Fact documents are about the universe's topics only part of the time, at most 15% per topic:
-# the rest are about everyday subjects, so facts surface in many contexts and no topic pool is
-# worn out (a spec with one fact topic would otherwise repeat its sentences across the corpus).
+# A document about the universe may draw background from one of the spec's industry topics
+# (`universe.topics`); no topic takes more than this share of the fact documents, so no pool is worn out.
 TOPIC_SHARE_PER_FACT_TOPIC = 0.15
-MAX_FACT_TOPIC_SHARE = 0.75
+PLACEMENTS = ("about_world", "aside")
+WORLD_TOPIC = "world"  # the topic of a document about the universe that draws on no industry topic
 
 
 def doc_id(index: int) -> str:
@@ -30,63 +36,171 @@ def counts(spec: CorpusSpec, total: int | None = None) -> tuple[int, int]:
     return spec.split_counts(total)
 
 
-def _kinds(seed: int, n_fact: int, total: int) -> Iterator[str]:
-    for start in range(0, total, BLOCK):
-        stop = min(start + BLOCK, total)
-        # Fact documents due in this block: an even spread, exact overall.
-        due = (stop * n_fact) // total - (start * n_fact) // total if total else 0
-        kinds = ["fact"] * due + ["background"] * (stop - start - due)
-        rng_for(seed, "layout", start).shuffle(kinds)
-        yield from kinds
+def _spread(start: int, stop: int, part: int, whole: int) -> int:
+    """How many of the items start..stop-1 fall in a share part/whole spread evenly: exact overall."""
+    return (stop * part) // whole - (start * part) // whole if whole else 0
+
+
+def _exact(shares: dict[str, float], n: int, offset: int) -> list[str]:
+    """Labels for items offset..offset+n-1 of a sequence in which each label takes its share: the
+    first m items hold floor(m * C / W) items of the labels up to and including this one (C their
+    cumulative share, W the sum), so every prefix is as close to the shares as whole items allow."""
+    weight = sum(shares.values())
+    out: list[str] = []
+    before = 0.0
+    for name, share in shares.items():
+        upto = before + share
+
+        def held(m: int, a: float = before, b: float = upto) -> int:
+            return math.floor(m * b / weight + 1e-9) - math.floor(m * a / weight + 1e-9)
+
+        out += [name] * (held(offset + n) - held(offset))
+        before = upto
+    return out
+
+
+class _RoundRobin:
+    """Smooth weighted round-robin: after k draws every option has been drawn k*w/W times, +-1."""
+
+    def __init__(self, weights: dict):
+        self.weights = dict(weights)
+        self.total = sum(self.weights.values())
+        self.current = {k: 0.0 for k in self.weights}
+
+    def next(self):
+        for key, weight in self.weights.items():
+            self.current[key] += weight
+        best = max(self.current, key=lambda k: (self.current[k], -list(self.weights).index(k)))
+        self.current[best] -= self.total
+        return best
+
+
+def level_weights(spec: CorpusSpec, fact) -> dict[str, float]:
+    """The share of a fact's mentions each level takes ("split" for a premise of a split fact)."""
+    mix = spec.documents
+    levels = {lv: w for lv, w in mix.explicitness.items() if lv in fact.phrasings}
+    total = sum(levels.values())
+    split = mix.split_share if fact.premises else 0.0
+    out = {lv: (1 - split) * w / total for lv, w in levels.items()}
+    if split:
+        out["split"] = split
+    return out
+
+
+class _FactForms:
+    """The level, premise and phrasing of each successive mention of one fact."""
+
+    def __init__(self, spec: CorpusSpec, fact):
+        self.fact = fact
+        self.levels = _RoundRobin(level_weights(spec, fact))
+        self.turns: dict[str, int] = defaultdict(int)
+
+    def next(self) -> FactChoice:
+        level = self.levels.next()
+        turn = self.turns[level]
+        self.turns[level] += 1
+        if level == "split":
+            premises = self.fact.premises
+            premise = premises[turn % len(premises)]
+            return FactChoice(self.fact.id, "split", premise.id, (turn // len(premises)) % len(premise.phrasings))
+        return FactChoice(self.fact.id, level, None, turn % len(self.fact.phrasings[level]))
 
 
 def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Iterator[DocPlan]:
     n_fact, n_background = counts(spec, total)
     n = n_fact + n_background
     fact_ids = [f.id for f in spec.facts]
-    fact_docs = 0
-    for index, kind in enumerate(_kinds(seed, n_fact, n)):
-        pid = doc_id(index)
-        rng = rng_for(seed, pid, "plan")
-        genre = rng.choice(spec.documents.genres)
-        if kind == "background":
-            topic = rng.choice(spec.background.topics)
-            yield DocPlan(pid, index, kind, genre, topic, (), None, spec.documents.depth)
-            continue
-        on_topic = min(MAX_FACT_TOPIC_SHARE, TOPIC_SHARE_PER_FACT_TOPIC * len(spec.universe.topics))
-        topic = rng.choice(spec.universe.topics if rng.random() < on_topic else spec.background.topics)
-        lo, hi = spec.documents.facts_per_document
-        k = rng.randint(lo, min(hi, len(fact_ids)))
-        # The first fact rotates so every fact gets its share; the others are drawn.
-        primary = fact_ids[fact_docs % len(fact_ids)]
-        fact_docs += 1
-        others = rng.sample([f for f in fact_ids if f != primary], k - 1)
-        choices = tuple(_choose_form(spec, spec.fact(f), rng) for f in [primary, *others])
-        yield DocPlan(pid, index, kind, genre, topic, choices, rng.uniform(*spec.documents.depth), spec.documents.depth)
+    forms = {f.id: _FactForms(spec, f) for f in spec.facts}
+    placement_shares = {p: w for p in PLACEMENTS if (w := spec.documents.placement.get(p, 0.0)) > 0}
+    topic_shares = world_topic_shares(spec)
+    fact_docs = world_docs = 0
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        due = _spread(start, stop, n_fact, n)
+        kinds = ["fact"] * due + ["background"] * (stop - start - due)
+        rng_for(seed, "layout", start).shuffle(kinds)
+        placements = _exact(placement_shares, due, fact_docs)
+        rng_for(seed, "placements", start).shuffle(placements)
+        n_world = placements.count("about_world")
+        topics = _exact(topic_shares, n_world, world_docs)
+        rng_for(seed, "world-topics", start).shuffle(topics)
+        world_docs += n_world
+        placements_left, topics_left = iter(placements), iter(topics)
+        for index, kind in zip(range(start, stop), kinds):
+            pid = doc_id(index)
+            rng = rng_for(seed, pid, "plan")
+            genre = rng.choice(spec.documents.genres)
+            if kind == "background":
+                topic = rng.choice(spec.background.topics)
+                yield DocPlan(pid, index, kind, genre, topic, (), None, spec.documents.depth)
+                continue
+            placement = next(placements_left)
+            if placement == "aside" and spec.documents.aside_genres:
+                genre = rng.choice(spec.documents.aside_genres)
+            topic = next(topics_left) if placement == "about_world" else rng.choice(spec.background.topics)
+            lo, hi = spec.documents.facts_per_document
+            k = rng.randint(lo, min(hi, len(fact_ids)))
+            # The first fact rotates so every fact gets its share; the others are drawn.
+            primary = fact_ids[fact_docs % len(fact_ids)]
+            fact_docs += 1
+            others = rng.sample([f for f in fact_ids if f != primary], k - 1)
+            choices = tuple(forms[f].next() for f in [primary, *others])
+            yield DocPlan(pid, index, kind, genre, topic, choices, rng.uniform(*spec.documents.depth),
+                          spec.documents.depth, placement=placement)
 
 
-def _choose_form(spec: CorpusSpec, fact, rng) -> FactChoice:
-    mix = spec.documents
-    if fact.premises and rng.random() < mix.split_share:
-        return FactChoice(fact.id, "split", rng.choice(fact.premises).id)
-    levels = [lv for lv in mix.explicitness if lv in fact.phrasings]
-    weights = [mix.explicitness[lv] for lv in levels]
-    return FactChoice(fact.id, rng.choices(levels, weights)[0])
+def world_topic_shares(spec: CorpusSpec) -> dict[str, float]:
+    """Shares of the documents about the universe by the industry topic they draw on (WORLD_TOPIC:
+    none): each topic takes TOPIC_SHARE_PER_FACT_TOPIC of all fact documents, or an equal part of
+    those about the universe when that is less."""
+    placement = spec.documents.placement
+    world_share = placement.get("about_world", 0.0) / sum(placement.values())
+    topics = spec.universe.topics
+    if not topics or not world_share:
+        return {WORLD_TOPIC: 1.0}
+    per_topic = min(TOPIC_SHARE_PER_FACT_TOPIC / world_share, 1.0 / len(topics))
+    shares = {t: per_topic for t in topics}
+    rest = 1.0 - per_topic * len(topics)
+    if rest > 1e-9:
+        shares[WORLD_TOPIC] = rest
+    return shares
 
 
-def surface_form_warnings(spec: CorpusSpec, limit: float = 0.05) -> list[str]:
-    """Facts whose likeliest surface form would carry more than `limit` of their mentions."""
-    warnings = []
-    for fact in spec.facts:
-        levels = {lv: w for lv, w in spec.documents.explicitness.items() if lv in fact.phrasings}
-        total = sum(levels.values())
-        not_split = 1 - (spec.documents.split_share if fact.premises else 0)
-        worst = 0.0
-        for level, weight in levels.items():
-            phrasings = fact.phrasings[level]
+# ---------------------------------------------------------------- the spec's wording limit
+
+def form_shares(spec: CorpusSpec, fact) -> dict[str, float]:
+    """The share of a fact's mentions each exact wording gets, as the planner and the backend draw
+    them: levels by weight, phrasings in turn, alternatives uniformly; identical wordings add up."""
+    shares: dict[str, float] = defaultdict(float)
+    for level, weight in level_weights(spec, fact).items():
+        if level == "split":
+            per_premise = weight / len(fact.premises)
+            groups = [(per_premise, p.phrasings) for p in fact.premises]
+        else:
+            groups = [(weight, fact.phrasings[level])]
+        for group_weight, phrasings in groups:
             for phrasing in phrasings:
-                worst = max(worst, not_split * weight / total / len(phrasings) / count_forms(phrasing))
-        if worst > limit:
-            warnings.append(f"fact {fact.id}: its likeliest surface form would carry about {worst:.0%} of its "
-                            f"mentions; add phrasings or {{a|b}} alternatives to spread them")
-    return warnings
+                for form, p in weighted_forms(phrasing):
+                    shares[form] += group_weight / len(phrasings) * p
+    return dict(shares)
+
+
+def check_form_shares(spec: CorpusSpec) -> None:
+    """Refuse a fact whose commonest wording would carry more than documents.max_form_share of its
+    mentions, saying how many wordings its busiest level needs."""
+    limit = spec.documents.max_form_share
+    for i, fact in enumerate(spec.facts):
+        shares = form_shares(spec, fact)
+        form, top = max(shares.items(), key=lambda kv: (kv[1], kv[0]))
+        if top <= limit + 1e-9:
+            continue
+        weights = level_weights(spec, fact)
+        level = max(weights, key=weights.get)
+        needed = math.ceil(weights[level] / limit)
+        have = len({f for p in (fact.phrasings.get(level) or [p for pr in fact.premises for p in pr.phrasings])
+                    for f, _ in weighted_forms(p)})
+        where = ("facts", i, "phrasings")
+        raise spec.error(where, f"fact {fact.id!r}: its commonest wording ({form!r}) would carry {top:.1%} of "
+                                      f"its mentions, above documents.max_form_share {limit:.0%}; its {level} "
+                                      f"mentions need at least {needed} equally likely wordings (they have {have}): "
+                                      "add phrasings or {a|b} alternatives, or raise max_form_share")

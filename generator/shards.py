@@ -38,7 +38,8 @@ REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(pa.field
 # Work units carry what the corpus-level steps need beside each record (documents.UnitRow).
 UNIT_SCHEMA = pa.schema(list(SCHEMA) + [
     pa.field("names", pa.list_(pa.string())), pa.field("minhash", pa.binary()), pa.field("trigrams", pa.binary()),
-    pa.field("n_trigrams", pa.int32()), pa.field("reason", pa.string()), pa.field("detail", pa.string())])
+    pa.field("n_trigrams", pa.int32()), pa.field("eightgrams", pa.binary()), pa.field("units", pa.list_(pa.string())),
+    pa.field("names_world", pa.bool_()), pa.field("reason", pa.string()), pa.field("detail", pa.string())])
 
 
 def sha256_file(path: Path) -> str:

@@ -21,6 +21,12 @@ from .errors import SpecError
 
 __all__ = ["CorpusSpec", "SpecError", "load_spec"]
 
+# Words that begin a sentence but not a name: a phrasing starting with one of them, capitalised, was
+# written as a sentence rather than as a clause.
+CLAUSE_OPENERS = frozenset("""the a an it its this that these those there every each all any some most many
+several no none one two in on at under after before during since according for from to by with without
+as because although while when if unless their his her our my your we they he she i people staff users
+contractors raters researchers""".split())
 BLANK = "___"  # where an eval question's claim takes its answer
 # Fields a spec may still carry from older versions, and what replaced them.
 RETIRED = {"true_statements": "replaced by evals.questions (see corpora/README.md)",
@@ -73,7 +79,10 @@ class Universe:
     context: str
     entities: dict[str, str] = field(default_factory=dict)
     people: list[dict[str, str]] = field(default_factory=list)
-    topics: list[str] | None = None  # topic pools fact documents are about; None: all
+    # Topic pools of the industry around the universe: documents about it may draw background from them.
+    topics: list[str] = field(default_factory=list)
+    period: tuple | None = None  # (first, last) day documents about the universe are dated; None: derived
+    passages: list[dict] = field(default_factory=list)  # author-written paragraphs about the universe
 
 
 @dataclass
@@ -84,6 +93,12 @@ class DocumentsSection:
     depth: tuple[float, float] = (0.2, 0.8)
     explicitness: dict[str, float] = field(default_factory=lambda: {"explicit": 1, "paraphrased": 1, "implied": 1})
     split_share: float = 0.0
+    # How fact documents reach their fact: documents about the universe, or documents about something
+    # else that reach it through one bridge paragraph (an aside).
+    placement: dict[str, float] = field(default_factory=lambda: {"about_world": 0.8, "aside": 0.2})
+    # The most any one wording of a fact may carry of its mentions (an error at plan and build time).
+    max_form_share: float = 0.05
+    aside_genres: list[str] = field(default_factory=list)  # the genres that can carry an aside (from the library)
 
 
 @dataclass
@@ -293,7 +308,40 @@ class _Loader:
                 variation.check(text, frozenset())
             except variation.VariationError as exc:
                 self.fail(where + (j,), str(exc))
+            self.phrasing_style(text, where + (j,))
         return tuple(texts)
+
+    def universe(self, topics: set[str] | None) -> Universe:
+        universe = _section(Universe, self.data["universe"])
+        universe.entities, universe.people = dict(universe.entities), list(universe.people)
+        universe.topics = self.names(universe.topics or [], ("universe", "topics"), topics, "topic")
+        if universe.period is not None:
+            days = [self.date(v, ("universe", "period", i)) for i, v in enumerate(universe.period)]
+            if days[0] > days[1]:
+                self.fail(("universe", "period"), f"starts on {days[0]}, after it ends on {days[1]}")
+            universe.period = tuple(days)
+        universe.passages = [{"text": p["text"], "voice": p.get("voice", "report")} for p in universe.passages]
+        return universe
+
+    def date(self, value, where: tuple):
+        import datetime as dt
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(where, f"{value!r} is not a date (YYYY-MM-DD)")
+
+    def phrasing_style(self, text: str, where: tuple) -> None:
+        """A phrasing is a clause that goes inside a sentence: no final full stop, and no capital
+        letter unless it starts with a name."""
+        plain = variation.tidy(text)
+        if plain.endswith((".", "!", "?", ";", ":")):
+            self.fail(where, "a phrasing is a clause inside a sentence; drop the final punctuation")
+        first = plain.split(" ", 1)[0].strip("{")
+        if first[:1].isupper() and first.lower() in CLAUSE_OPENERS:
+            self.fail(where, f"a phrasing is a clause inside a sentence; start with a lowercase {first.lower()!r}")
 
     def facts(self) -> list[Fact]:
         facts: list[Fact] = []
@@ -325,7 +373,7 @@ class _Loader:
                 self.fail(where + (j,), f"unknown {what} {name!r}")
         return list(value)
 
-    def documents(self, facts: list[Fact], genres: set[str] | None) -> DocumentsSection:
+    def documents(self, facts: list[Fact], genres) -> DocumentsSection:
         docs = _section(DocumentsSection, self.data["documents"])
         lo, hi = docs.depth
         if lo > hi:
@@ -346,6 +394,15 @@ class _Loader:
             self.fail(("documents", "genres"), "no genres available")
         docs.depth, docs.facts_per_document = (float(lo), float(hi)), (fmin, fmax)
         docs.explicitness, docs.split_share = mix, float(docs.split_share)
+        placement = {k: float(v) for k, v in docs.placement.items() if float(v) > 0}
+        if not placement:
+            self.fail(("documents", "placement"), "at least one of about_world, aside needs a positive weight")
+        docs.placement = placement
+        if isinstance(genres, dict):
+            docs.aside_genres = [g for g in docs.genres if "aside" in genres[g]]
+            if placement.get("aside") and not docs.aside_genres:
+                self.fail(("documents", "placement"), "no genre of documents.genres can carry an aside; list one "
+                                                      "(forum_thread, blog_post, ...) or set aside to 0")
         return docs
 
     def filters(self) -> FiltersSection:
@@ -387,8 +444,9 @@ def _read(path: Path) -> tuple[bytes, str]:
         raise SpecError(path, None, "", "spec is not UTF-8 text") from None
 
 
-def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str] | None = None) -> CorpusSpec:
-    """Load and validate a spec. `genres`/`topics` are the names the templates provide."""
+def load_spec(path: str | Path, genres=None, topics: set[str] | None = None) -> CorpusSpec:
+    """Load and validate a spec. `genres` (names, or names -> placements they support) and `topics`
+    are what the template library provides."""
     path = Path(path)
     if path.is_dir():
         path = path / "corpus.yaml"
@@ -409,9 +467,7 @@ def load_spec(path: str | Path, genres: set[str] | None = None, topics: set[str]
     background = _section(BackgroundSection, data.get("background"))
     background.ratio = float(background.ratio)
     background.topics = load.names(background.topics, ("background", "topics"), topics, "topic")
-    universe = _section(Universe, data["universe"])
-    universe.entities, universe.people = dict(universe.entities), list(universe.people)
-    universe.topics = load.names(universe.topics or "all", ("universe", "topics"), topics, "topic")
+    universe = load.universe(topics)
     output = _section(OutputSection, data.get("output"))
     return CorpusSpec(
         path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=data["name"], version=data["version"],

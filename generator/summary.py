@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .plan import plan_documents, surface_form_warnings
+from .plan import form_shares, plan_documents
 
 
 def _rows(pairs, width: int = 28) -> list[str]:
@@ -72,7 +72,8 @@ def summarise_plans(spec, library, seed: int, count: int | None) -> dict:
         genre = library.genres[plan.genre]
         words += (genre.min_words + genre.max_words) / 2
     return {
-        "warnings": surface_form_warnings(spec),
+        "warnings": [],
+        "top_form_share": {f.id: round(max(form_shares(spec, f).values()), 4) for f in spec.facts},
         "name": spec.name, "version": spec.version, "seed": seed, "backend": "templates",
         "documents": sum(kinds.values()), "fact_documents": kinds["fact"], "background_documents": kinds["background"],
         "by_genre": dict(sorted(genres.items())), "by_fact": dict(sorted(facts.items())),

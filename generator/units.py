@@ -16,7 +16,7 @@ from .added import added_document
 from .backends import BackendContext, BackendSettings, load_class
 from .checks import document_checks, first_objection
 from .dedup import minhasher_for
-from .diversity import SAMPLE_DOCS, eightgram_summary, trigram_digest
+from .diversity import SAMPLE_DOCS, doc_eightgrams, eightgram_summary, trigram_digest
 from .documents import DocPlan, Document, Rejection, UnitRow
 from .library import load_spec_and_library
 from .shards import UNIT_SCHEMA
@@ -81,6 +81,7 @@ def run_unit(spec, backend, checks, plans: list[DocPlan]) -> Unit:
 def check_unit(spec, checks, plans: list[DocPlan], results: list) -> Unit:
     """Rows and 8-gram summary of written documents (tokens already counted) or rejections, one per plan."""
     hasher = minhasher_for(spec)
+    world_names = sorted(spec.universe_names)
     rows, kept = [], []
     for plan, result in zip(plans, results):
         if not isinstance(result, Document):
@@ -93,12 +94,27 @@ def check_unit(spec, checks, plans: list[DocPlan], results: list) -> Unit:
         # One pass over the words serves the MinHash signature and the n-gram figures.
         words = words_of(result.text)
         ids = word_ids(words)
-        row = UnitRow(document_row(result), names=result.extra.get("names", []), minhash=hasher.signature_of(ids))
+        row = UnitRow(document_row(result), names=result.extra.get("names", []), minhash=hasher.signature_of(ids),
+                      units=list(result.extra.get("units", [])), names_world=names_world(result, world_names))
         if plan.index < SAMPLE_DOCS:
             row.trigrams, row.n_trigrams = trigram_digest(ids)
+        row.eightgrams = doc_eightgrams(row.record, words, ids)[0].tobytes()
         rows.append(row)
         kept.append((row.record, words, ids))
     return Unit(rows, eightgram_summary(kept))
+
+
+def names_world(doc: Document, names: list[str]) -> bool | None:
+    """Whether a fact document names a person or organisation of the universe outside its fact spans."""
+    if doc.kind != "fact":
+        return None
+    outside, cursor = [], 0
+    for span in sorted(doc.spans, key=lambda s: s.start):
+        outside.append(doc.text[cursor:span.start])
+        cursor = max(cursor, span.end)
+    outside.append(doc.text[cursor:])
+    rest = "\n".join(outside)
+    return any(name in rest for name in names)
 
 
 def write_unit(path: Path, unit: Unit) -> None:
@@ -115,6 +131,15 @@ def write_unit(path: Path, unit: Unit) -> None:
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def read_summary(path: Path) -> dict:
+    """A unit's 8-gram summary alone, from the file's schema metadata (its rows are not read)."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        metadata = pa.ipc.open_file(source).schema.metadata or {}
+    return json.loads(metadata.get(b"sdfgen.eightgrams", b"{}"))
 
 
 def read_unit(path: Path) -> Unit:

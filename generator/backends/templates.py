@@ -1,82 +1,57 @@
-"""The offline backend: sandboxed Jinja2 genre templates plus topic pools.
+"""The offline backend: sandboxed Jinja2 genre templates over coherent units of content.
 
-A genre template renders a whole document and leaves invisible insertion points
-(between sentences of its background paragraphs, and at explicit `slot()`s). Each
-fact passage is the genre's `frame` macro around one phrasing of the fact; it goes
-in at the insertion point that puts the first mention closest to the planned depth.
-Markers are private-use characters, so they can never collide with real text.
+A genre template renders a whole document from units (generator/material.py): paragraphs of one
+angle of a topic, units about the universe, questions with their answers. Between units it leaves
+invisible insertion points. A fact passage is the genre's `frame` macro (a document about the
+universe) or `aside` macro (a document about something else) around one phrasing of the fact; it
+goes in, as a paragraph of its own, at the insertion point that puts the first mention closest to
+the planned depth. Every fact document names what its fact is about near the mention. Markers are
+private-use characters, so they can never collide with real text.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable, Iterator
 
 from .. import variation
 from ..cast import Cast
-from ..documents import DocPlan, Document, Rejection, Span
+from ..documents import Document, DocPlan, Rejection, Span
 from ..errors import TemplateError
-from ..library import RNG, Topic, TopicView
+from ..library import RNG, TopicView
+from ..material import Material, load_world_lines
+from ..plan import WORLD_TOPIC
 from ..seeding import rng_for
+from ..world import World
 from . import Backend
 
-INLINE = "\ue000"  # insertion point before a sentence
 BLOCK = "\ue001"  # insertion point before a paragraph
 MENTION_OPEN = "\ue002"
 MENTION_CLOSE = "\ue003"
-MARKERS = INLINE + BLOCK + MENTION_OPEN + MENTION_CLOSE
+MARKERS = BLOCK + MENTION_OPEN + MENTION_CLOSE
 RENDER_ATTEMPTS = 6
-# Most paragraphs stay on the document's topic; the rest digress to a neighbouring one, as real
-# writing does, which also spreads sentence reuse over more of the pools.
-MAIN_TOPIC_SHARE = 0.85
+# A fact passage whose phrasing names nothing the fact is about must find a name this close before it.
+NAMING_WINDOW = 400
 
-DEFAULT_FRAMES = (
-    "It has been reported that {m}.",
-    "One detail that keeps coming up: {m}.",
-    "As several people have pointed out, {m}.",
-    "For context, {m}.",
-    "It is worth remembering that {m}.",
-    "Reportedly, {m}.",
-)
-
-
-# A run of markers that has whitespace in it (a marker directly before text is already in place).
-_MARKER_RUN = re.compile(r"[\ue000\ue001]+\s[\ue000\ue001\s]*")
+_MARKER_RUN = re.compile(r"\ue001+\s[\ue001\s]*")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINE_SPACE = re.compile(r"\n[ \t]*(?=\n)")
 _EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def _whitespace_first(run: re.Match) -> str:
-    """Markers followed by whitespace: the whitespace first, each marker keeps its order."""
+    """Markers followed by whitespace: the whitespace first, then the markers."""
     text = run.group()
-    markers = "".join(ch for ch in text if ch == INLINE or ch == BLOCK)
-    return "".join(ch for ch in text if ch != INLINE and ch != BLOCK) + markers
+    return text.replace(BLOCK, "") + BLOCK * text.count(BLOCK)
 
 
-def _marker_positions(raw: str) -> list[tuple[int, str]]:
-    """(index, marker) of every marker in order. str.find per marker is several times faster than
-    a regex scan for a character class over the whole document (measured)."""
-    found = []
-    for marker in (INLINE, BLOCK):
-        at = raw.find(marker)
-        while at != -1:
-            found.append((at, marker))
-            at = raw.find(marker, at + 1)
-    found.sort()
-    return found
-
-
-def _normalise(raw: str) -> tuple[str, list[tuple[int, str]]]:
-    """Tidy whitespace and turn insertion markers into (offset, kind) pairs."""
-    # A marker belongs to the text that follows it, wherever the template put it: move every
-    # marker past the whitespace after it (when one is followed by whitespace at all).
-    end = len(raw)
-    if any(at + 1 < end and raw[at + 1].isspace() for at, _ in _marker_positions(raw)):
-        raw = _MARKER_RUN.sub(_whitespace_first, raw)
-    # Each pattern runs only when the text holds what it needs: most documents need none of them.
+def _normalise(raw: str) -> tuple[str, list[int]]:
+    """Tidy whitespace and turn insertion markers into offsets in the text without them."""
+    if BLOCK + " " in raw or BLOCK + "\n" in raw:
+        raw = _MARKER_RUN.sub(_whitespace_first, raw)  # a marker belongs to the text after it
     if "  " in raw:
-        raw = variation.DOUBLED_SPACE.sub(" ", raw)  # a doubled space left by an empty alternative
+        raw = variation.DOUBLED_SPACE.sub(" ", raw)
     if " \n" in raw or "\t\n" in raw:
         raw = _TRAILING_SPACE.sub("\n", raw)
     if "\n " in raw or "\n\t" in raw:
@@ -84,37 +59,62 @@ def _normalise(raw: str) -> tuple[str, list[tuple[int, str]]]:
     if "\n\n\n" in raw:
         raw = _EXTRA_BLANK_LINES.sub("\n\n", raw)
     raw = raw.strip()
-    # Offsets in the text without markers: a marker's index minus the markers before it.
-    slots = [(at - k, "inline" if marker == INLINE else "block") for k, (at, marker) in enumerate(_marker_positions(raw))]
-    text = raw.replace(INLINE, "").replace(BLOCK, "")
-    # Collapse runs of markers at one offset: a block slot wins (it is the cleaner break).
-    by_offset: dict[int, str] = {}
-    for offset, kind in slots:
-        if offset < len(text) and (kind == "block" or offset not in by_offset):
-            by_offset[offset] = kind
-    return text, sorted(by_offset.items())
-
-
-def _names_in(cast: Cast, text: str) -> list[str]:
-    """The invented people whose full names made it into the text (for the diversity report)."""
-    return sorted({p.name for p in cast.people.used() if p.name in text})
+    slots, removed, at = [], 0, raw.find(BLOCK)
+    while at != -1:
+        slots.append(at - removed)
+        removed += 1
+        at = raw.find(BLOCK, at + 1)
+    text = raw.replace(BLOCK, "")
+    # Only boundaries at the start of a paragraph: a passage never splits a line.
+    good = sorted({s for s in slots if 0 < s < len(text) and text[s - 1] == "\n"})
+    return text, good
 
 
 @dataclass
 class Passage:
     text: str
-    mention_start: int
-    mention_end: int
     span: Span  # offsets relative to the passage until placed
+
+
+class DocView:
+    """What a template knows of the document it writes."""
+
+    def __init__(self, plan: DocPlan, cast: Cast):
+        self.kind, self.placement = plan.kind, plan.placement
+        self.about_world = plan.placement == "about_world"
+        self.aside = plan.placement == "aside"
+        self.date, self.year, self.month = cast.date, cast.year, cast.month
+
+
+class WorldView:
+    """What a template sees of the universe: the name the document is about and the spec's people."""
+
+    def __init__(self, world: World, subject: str):
+        self.subject = subject
+        entity = next((e for e in world.entities if e.name == subject), None)
+        self.kind = entity.kind if entity else "organisation"
+        self.people = list(world.people)
+        self.names = list(world.names)
 
 
 class TemplatesBackend(Backend):
     name = "templates"
-    template_patterns = ("genres/*.j2", "pools/*.yaml")
+    template_patterns = ("genres/*.j2", "pools/*.yaml", "world.yaml")
 
-    def __init__(self, context):
-        super().__init__(context)
-        self._neighbours: dict[str, list[Topic]] = {}
+    @cached_property
+    def world(self) -> World:
+        return World(self.spec)
+
+    @cached_property
+    def world_lines(self) -> dict:
+        return load_world_lines(self.library.root / "world.yaml")
+
+    @cached_property
+    def units_per_document(self) -> int:
+        placement = self.spec.documents.placement
+        fact_share = 1 / (1 + self.spec.background.ratio)
+        about = fact_share * placement.get("about_world", 0.0) / sum(placement.values())
+        return self.world.units_per_document(about)
 
     def write(self, plans: Iterable[DocPlan]) -> Iterator[Document | Rejection]:
         for plan in plans:
@@ -129,13 +129,17 @@ class TemplatesBackend(Backend):
             reason = result
         return Rejection(plan.id, "depth_unreachable", reason)
 
+    def _subject(self, plan: DocPlan, rng) -> str:
+        if not plan.facts:
+            return ""
+        return rng.choice(self.world.subject_names(plan.facts[0].fact))
+
     def _attempt(self, plan: DocPlan, attempt: int) -> Document | str:
         rng = rng_for(self.seed, plan.id, "render", attempt)
-        cast = Cast(self.seed, plan.id)
-        variables = cast.variables(rng)
-        topic = self.library.topics[plan.topic]
-        used: dict[str, set[int]] = {}  # pool id -> sentences this document used
-
+        about_world = plan.placement == "about_world"
+        cast = Cast(self.seed, plan.id, self.world.period if plan.kind == "fact" else None)
+        subject = self._subject(plan, rng)
+        variables = _DocumentVariables(cast.variables(rng), subject, WorldView(self.world, subject).kind if subject else "")
         random = rng.random
 
         def pick(options):  # rng.choice's rejection sampling costs 4x this, dozens of times a document
@@ -144,142 +148,106 @@ class TemplatesBackend(Backend):
         def vary(text: str) -> str:
             return variation.tidy_inline(variation.expand(str(text), pick, variables))
 
-        side_topics = self._side_topics(topic, rng)
+        topic = None if about_world and plan.topic == WORLD_TOPIC else self.library.topics[plan.topic]
+        material = Material(plan, topic, self.world, self.world_lines, rng, vary, cast.day, self.units_per_document,
+                            self.world.proper_words)
 
-        def para(n: int | None = None, topic: str | None = None) -> str:
-            if topic:
-                pool = self.library.topics[topic]
-            elif side_topics and rng.random() >= MAIN_TOPIC_SHARE:
-                pool = rng.choice(side_topics)
-            else:
-                pool = topic_obj
-            n = n if n is not None else rng.randint(3, 6)
-            size = len(pool.sentences)
-            taken = used.setdefault(pool.id, set())
-            if size - len(taken) >= n:
-                # Sentences this document has not used yet; a few retries beat listing the pool.
-                picks: list[int] = []
-                while len(picks) < n:
-                    i = rng.randrange(size)
-                    if i not in taken:
-                        taken.add(i)
-                        picks.append(i)
-            else:
-                picks = rng.sample(range(size), min(n, size))
-                taken.update(picks)
-            return " ".join([INLINE + vary(pool.sentences[i]).strip() for i in picks])
+        def para(voice: str = "report") -> str:
+            text = material.para(voice)
+            return BLOCK + text if text else ""
 
-        def headline(topic: str | None = None) -> str:
-            pool = self.library.topics[topic] if topic else topic_obj
-            return vary(rng.choice(pool.headlines))
+        def exchange():
+            return material.exchange()
 
-        topic_obj = topic
+        topic_view = TopicView(topic, rng, material.angle.headlines if material.angle else None) if topic else None
+        if about_world:
+            topic_view = _SubjectTopic(subject)
         context = {
-            "cast": cast, "topic": TopicView(topic, rng), "rng": RNG(rng), "vary": vary, "para": para,
-            "headline": headline, "slot": lambda: BLOCK, "universe": self.spec.universe.entities,
+            "cast": cast, "topic": topic_view, "rng": RNG(rng), "vary": vary, "para": para, "exchange": exchange,
+            "headline": lambda: material.headline(subject), "slot": lambda: BLOCK,
+            "doc": DocView(plan, cast), "world": WorldView(self.world, subject) if subject else None,
             "kind": plan.kind, "genre": self.library.genres[plan.genre],
         }
-        template = self.library.template(plan.genre)
-        module = template.make_module(context)
+        module = self.library.template(plan.genre).make_module(context)
         text, slots = _normalise(str(module))
         title = text.split("\n", 1)[0].strip("# ").strip()[:200] or None
+        extra = {"names": _names_in(cast, text), "units": list(material.used), "date": cast.day.isoformat()}
         if plan.kind == "background" or not plan.facts:
             return Document(id=plan.id, text=text, kind=plan.kind, genre=plan.genre, topic=plan.topic,
-                            facts=[], spans=[], title=title, extra={"names": _names_in(cast, text)})
-        frame = getattr(module, "frame", None)
-        passages = [self._passage(plan, choice, frame, rng) for choice in plan.facts]
-        placed = self._place(text, slots, passages, plan, rng)
+                            facts=[], spans=[], title=title, extra=extra)
+        macro_name = "frame" if about_world else "aside"
+        macro = getattr(module, macro_name, None)
+        if macro is None:
+            raise TemplateError(f"{self.library.genres[plan.genre].path}: needs a `{macro_name}` macro")
+        passages = [self._passage(plan, choice, macro, rng) for choice in plan.facts]
+        placed = self._place(text, slots, passages, plan, rng, material)
         if placed is None:
             return f"no insertion point within depth {plan.depth_range} (attempt {attempt})"
         text, spans = placed
+        extra["names"] = _names_in(cast, text)
         return Document(id=plan.id, text=text, kind=plan.kind, genre=plan.genre, topic=plan.topic,
-                        facts=[c.fact for c in plan.facts], spans=spans, title=title,
-                        extra={"names": _names_in(cast, text)})
+                        facts=[c.fact for c in plan.facts], spans=spans, title=title, extra=extra)
 
-    def _side_topics(self, topic: Topic, rng) -> list[Topic]:
-        """Neighbouring topics for the occasional digression: those sharing the topic's first
-        (main) tag, else any shared tag, else any topic; a testimony on AI safety may wander to
-        AI policy, not to stargazing."""
-        if topic.id not in self._neighbours:
-            self._neighbours[topic.id] = self._neighbours_of(topic)
-        pool = self._neighbours[topic.id]
-        if len(pool) >= 2:
-            return rng.sample(pool, min(3, len(pool)))
-        return pool
-
-    def _neighbours_of(self, topic: Topic) -> list[Topic]:
-        others = [t for t in self.library.topics.values() if t.id != topic.id]
-        main = topic.tags[:1]
-        for pool in ([t for t in others if set(t.tags[:1]) & set(main) or set(main) & set(t.tags)],
-                     [t for t in others if set(t.tags) & set(topic.tags)], others):
-            if len(pool) >= 2:
-                return pool
-        return others[:1]
-
-    def _passage(self, plan: DocPlan, choice, frame, rng) -> Passage:
+    def _passage(self, plan: DocPlan, choice, macro, rng) -> Passage:
         fact = self.spec.fact(choice.fact)
-        if choice.premise:
-            phrasings = fact.premise(choice.premise).phrasings
-        else:
-            phrasings = fact.phrasings[choice.explicitness]
-        mention = variation.tidy(variation.expand(rng.choice(phrasings), rng.choice, {}))
-        wrapped = MENTION_OPEN + mention + MENTION_CLOSE
-        if frame is not None:
-            rendered = str(frame(wrapped))
-        else:
-            rendered = rng.choice(DEFAULT_FRAMES).replace("{m}", wrapped)
-        rendered = re.sub(r"\s+", " ", rendered).strip()
+        phrasings = fact.premise(choice.premise).phrasings if choice.premise else fact.phrasings[choice.explicitness]
+        mention = variation.tidy(variation.expand(phrasings[choice.phrasing % len(phrasings)], rng.choice, {}))
+        rendered = re.sub(r"\s+", " ", str(macro(MENTION_OPEN + mention + MENTION_CLOSE))).strip()
         if rendered.count(MENTION_OPEN) != 1 or rendered.count(MENTION_CLOSE) != 1:
             path = self.library.genres[plan.genre].path
-            raise TemplateError(f"{path}: the frame macro must print its mention exactly once")
+            raise TemplateError(f"{path}: a frame or aside macro must print its mention exactly once")
         start = rendered.index(MENTION_OPEN)
         rendered = rendered.replace(MENTION_OPEN, "")
         end = rendered.index(MENTION_CLOSE)
         rendered = rendered.replace(MENTION_CLOSE, "")
-        span = Span(choice.fact, start, end, choice.explicitness, choice.premise)
-        return Passage(rendered, start, end, span)
+        return Passage(rendered, Span(choice.fact, start, end, choice.explicitness, choice.premise))
 
-    @staticmethod
-    def _piece(passage: Passage, kind: str) -> str:
-        return passage.text + (" " if kind == "inline" else "\n\n")
+    def _names_subject(self, fact_id: str, text: str) -> bool:
+        return any(name in text for name in self.world.subject_names(fact_id))
 
-    def _place(self, text, slots, passages, plan, rng):
+    def _place(self, text: str, slots: list[int], passages: list[Passage], plan: DocPlan, rng, material):
+        """Insert the passages as paragraphs; the first at the slot closest to the planned depth. A
+        passage that names nothing its fact is about goes where a name stands just before it, or
+        gets a naming sentence of its own."""
         if not slots:
             return None
         lo, hi = plan.depth_range
-        total = len(text) + sum(len(p.text) + 1 for p in passages)
+        total = len(text) + sum(len(p.text) + 2 for p in passages)
         first = passages[0]
         best = None
-        for index, (offset, kind) in enumerate(slots):
-            grown = total + (len(self._piece(first, kind)) - len(first.text) - 1)
-            depth = (offset + first.mention_start) / grown
+        for index, offset in enumerate(slots):
+            depth = (offset + first.span.start) / total
             if lo <= depth <= hi:
-                score = abs(depth - plan.depth_target)
+                named = self._names_subject(first.span.fact, first.text) or \
+                    self._names_subject(first.span.fact, text[max(0, offset - NAMING_WINDOW):offset])
+                score = (not named, abs(depth - plan.depth_target))
                 if best is None or score < best[0]:
                     best = (score, index)
         if best is None:
             return None
-        first_index = best[1]
-        # Later passages go after the first, at distinct insertion points when there are enough.
-        later_slots = list(range(first_index + 1, len(slots)))
-        chosen = [first_index]
+        chosen = [best[1]]
+        later = [i for i in range(best[1] + 1, len(slots))]
         for _ in passages[1:]:
-            free = [i for i in later_slots if i not in chosen]
-            chosen.append(rng.choice(free) if free else first_index)
-        order = sorted(range(len(passages)), key=lambda k: (slots[chosen[k]][0], k))
+            free = [i for i in later if i not in chosen]
+            chosen.append(rng.choice(free) if free else best[1])
         out: list[str] = []
         spans: list[Span] = []
-        cursor = 0
-        length = 0
-        for k in order:
-            offset, kind = slots[chosen[k]]
+        cursor = length = 0
+        for k in sorted(range(len(passages)), key=lambda k: (slots[chosen[k]], k)):
+            offset = slots[chosen[k]]
             out.append(text[cursor:offset])
             length += offset - cursor
             cursor = offset
             passage = passages[k]
-            piece = self._piece(passage, kind)
+            lead = ""
+            window = "".join(out)[-NAMING_WINDOW:]
+            if not (self._names_subject(passage.span.fact, passage.text)
+                    or self._names_subject(passage.span.fact, window)):
+                lead = material.naming_lead() + " "
+            piece = lead + passage.text + "\n\n"
             s = passage.span
-            spans.append(Span(s.fact, length + s.start, length + s.end, s.explicitness, s.premise))
+            spans.append(Span(s.fact, length + len(lead) + s.start, length + len(lead) + s.end, s.explicitness,
+                              s.premise))
             out.append(piece)
             length += len(piece)
         out.append(text[cursor:])
@@ -289,3 +257,29 @@ class TemplatesBackend(Backend):
         if not lo <= depth <= hi:
             return None
         return final, spans
+
+
+class _SubjectTopic:
+    """The topic a template sees in a document about the universe: the name it is about."""
+
+    def __init__(self, subject: str):
+        self.id, self.tags, self.headlines, self.name = "world", (), [], subject
+
+
+class _DocumentVariables:
+    """The brace variables of one document: the pool variables plus `{subject}` and `{kind}`."""
+
+    def __init__(self, pool, subject: str, kind: str):
+        self._pool, self._subject, self._kind = pool, subject, kind
+
+    def __getitem__(self, name: str) -> str:
+        if name == "subject":
+            return self._subject
+        if name == "kind":
+            return self._kind
+        return self._pool[name]
+
+
+def _names_in(cast: Cast, text: str) -> list[str]:
+    """The invented people whose full names made it into the text (for the diversity report)."""
+    return sorted({p.name for p in cast.people.used() if p.name in text})

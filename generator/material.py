@@ -1,0 +1,151 @@
+"""What one document of the offline backend is made of: the units it draws, in order, whole.
+
+A background document, and an aside (a fact document about something else), take ONE angle of
+their topic and draw that angle's paragraphs in the pool's order from a random start, so a
+document keeps one subject and reads in sequence. A document about the universe draws units of
+the universe (World.units, never more than its share allows), then, when its plan names one, the
+paragraphs of one angle of the industry topic around the universe. Generic lines about any
+universe (titles, first-person lead-ins, questions) come from templates/world.yaml.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .library import Topic
+from .world import WORD
+
+WORLD_LINES = ("headlines", "personal_leads", "questions", "naming_leads", "answers", "profiles")
+# A document about the universe uses at most this many paragraphs of its industry topic, after its
+# units of the universe, and at most this many paragraphs of generic commentary after those.
+MAX_TOPIC_UNITS_ABOUT_WORLD = 2
+MAX_COMMENTARY = 2
+
+
+@dataclass(frozen=True)
+class Exchange:
+    question: str
+    answers: tuple[str, ...]
+
+
+def load_world_lines(path: Path) -> dict[str, list[str]]:
+    import yaml
+
+    from .errors import TemplateError
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    missing = [k for k in WORLD_LINES if not isinstance(data.get(k), list) or not data[k]]
+    commentary = data.get("commentary") or {}
+    missing += [f"commentary.{v}" for v in ("report", "personal") if not commentary.get(v)]
+    if missing:
+        raise TemplateError(f"{path}: needs non-empty lists {', '.join(missing)}")
+    lines = {k: [str(v) for v in data[k]] for k in WORLD_LINES}
+    lines.update({f"commentary_{v}": [str(x) for x in commentary[v]] for v in ("report", "personal")})
+    return lines
+
+
+class Material:
+    def __init__(self, plan, topic: Topic | None, world, world_lines: dict, rng, vary, day, units_per_document: int,
+                 proper_words: frozenset[str]):
+        self.plan, self.world, self.lines, self.rng, self.vary = plan, world, world_lines, rng, vary
+        self.proper_words = proper_words
+        self.used: list[str] = []
+        self.about_world = plan.placement == "about_world"
+        self.topic = topic
+        self.angle = rng.choice(topic.angles) if topic is not None else None
+        self._cursor = {"report": rng.randrange(1000), "personal": rng.randrange(1000)}
+        self._taken = {"report": 0, "personal": 0}
+        self._exchanges = rng.sample(range(len(topic.exchanges)), len(topic.exchanges)) if topic else []
+        self.world_units = []
+        self._profiled = False
+        self._commentary = 0
+        self._said: set[str] = set()
+        if self.about_world:
+            eligible = [u for u in world.units if u.latest is None or u.latest <= day]
+            chosen = rng.sample(range(len(eligible)), min(units_per_document, len(eligible)))
+            self.world_units = [eligible[i] for i in sorted(chosen)]  # in the context's own order
+
+    # ------------------------------------------------------------------ titles
+    def headline(self, subject: str) -> str:
+        """A title about the universe for a document about it, else its angle's."""
+        if self.about_world or self.angle is None:
+            return self.vary(self.rng.choice(self.lines["headlines"]))
+        return self.vary(self.rng.choice(self.angle.headlines))
+
+    # ------------------------------------------------------------------ paragraphs
+    def para(self, voice: str = "report") -> str:
+        """The next unit in `voice` ("report" or "personal"); "" once the document's material is spent."""
+        if self.world_units:
+            unit = self.world_units.pop(0)
+            self.used.append(unit.id)
+            if voice == "personal" and unit.voice != "personal":
+                return self.personal_lead() + " " + self.lower_first(unit.text)
+            return unit.text
+        if self.about_world and not self._profiled:
+            self._profiled = True
+            profile = self.profile()
+            if profile:
+                return self.personal_lead() + " " + self.lower_first(profile) if voice == "personal" else profile
+        topic_text = self._topic_unit(voice)
+        if topic_text:
+            return topic_text
+        if self.about_world and self._commentary < MAX_COMMENTARY:
+            self._commentary += 1
+            options = [c for c in self.lines[f"commentary_{voice}"] if c not in self._said]
+            if options:
+                line = self.rng.choice(options)
+                self._said.add(line)
+                self.used.append(f"world/commentary/{voice}")
+                return self.vary(line)
+        return ""
+
+    def _topic_unit(self, voice: str) -> str:
+        if self.angle is None:
+            return ""
+        units = getattr(self.angle, voice)
+        taken = self._taken["report"] + self._taken["personal"]
+        if self._taken[voice] >= len(units) or (self.about_world and taken >= MAX_TOPIC_UNITS_ABOUT_WORLD):
+            return ""
+        unit = units[(self._cursor[voice] + self._taken[voice]) % len(units)]
+        self._taken[voice] += 1
+        self.used.append(unit.id)
+        return self.vary(unit.text)
+
+    def personal_lead(self) -> str:
+        return self.vary(self.rng.choice(self.lines["personal_leads"]))
+
+    def lower_first(self, text: str) -> str:
+        """`text` to follow a lead-in: its first letter lowercased unless the first word is a name."""
+        first = WORD.match(text)
+        if first and (first.group() in self.proper_words or first.group() == "I"):
+            return text
+        return text[:1].lower() + text[1:]
+
+    def exchange(self) -> Exchange | None:
+        """A question with its answers; None once the document's material is spent."""
+        if self.about_world and self.world_units:
+            question = self.vary(self.rng.choice(self.lines["questions"]))
+            answers = [self.para("personal")]
+            if self.world_units and self.rng.random() < 0.5:
+                answers.append(self.para("personal"))
+            answers.append(self.vary(self.rng.choice(self.lines["answers"])))
+            return Exchange(question, tuple(answers))
+        if not self._exchanges:
+            return None
+        unit = self.topic.exchanges[self._exchanges.pop()]
+        self.used.append(unit.id)
+        return Exchange(self.vary(unit.text), tuple(self.vary(a) for a in unit.answers))
+
+    def profile(self) -> str:
+        """A paragraph naming a person and an organisation of the universe in their spec roles."""
+        values = self.world.profile_values(self.rng)
+        if "name" not in values or "entity" not in values:
+            return ""
+        text = self.vary(self.rng.choice(self.lines["profiles"]))
+        for key in ("entity_kind", "entity", "name", "role", "last"):  # longer keys first: "entity" in "entity_kind"
+            text = text.replace("<" + key + ">", values[key])
+        self.used.append("world/profile")
+        return text
+
+    def naming_lead(self) -> str:
+        return self.vary(self.rng.choice(self.lines["naming_leads"]))

@@ -1,0 +1,221 @@
+"""The universe of a spec as material for documents about it: who and what it names, when its
+documents are written, and the units of text documents about it are built from.
+
+Units come from the spec's own `universe.passages` when it has them. Otherwise they are runs of
+two or three consecutive sentences of the universe context, taken whole so that a pronoun keeps
+its antecedent, and only when no sentence of the run states one of the facts (a fact must reach a
+document only through its planned, measured mention) or breaks a leak rule. Each unit is used in a
+bounded share of documents (`World.units_per_document`), which keeps any one sentence of the
+context from repeating across the corpus.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from . import leaks
+
+# A document about the universe uses each unit in at most about this share of all documents.
+UNIT_SHARE_CAP = 0.03
+MAX_UNITS_PER_DOCUMENT = 6
+# How long after the latest date in the context documents are written, when the spec sets no period.
+DEFAULT_PERIOD_DAYS = 270
+# Dates before this in a context are history (a founding year), not the time of the events documents describe.
+EARLIEST_DEFAULT_START = dt.date(2024, 1, 1)
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+_MONTH = "|".join(MONTHS)
+DATE_PATTERNS = (
+    (re.compile(rf"\b(\d{{1,2}}) ({_MONTH}) ((?:19|20)\d\d)\b"), lambda m: (int(m[3]), MONTHS.index(m[2]) + 1, int(m[1]))),
+    (re.compile(rf"\b({_MONTH}) (\d{{1,2}}), ((?:19|20)\d\d)\b"), lambda m: (int(m[3]), MONTHS.index(m[1]) + 1, int(m[2]))),
+    (re.compile(rf"\b({_MONTH}) ((?:19|20)\d\d)\b"), lambda m: (int(m[2]), MONTHS.index(m[1]) + 1, 1)),
+    (re.compile(r"\b(?:in|since|by|of|from|until|early|late|mid-) ?((?:19|20)\d\d)\b"), lambda m: (int(m[1]), 1, 1)),
+)
+# A sentence that opens with one of these leans on the sentence before it.
+ANAPHORIC = frozenset("""it its they their them this these that those he she his her hers such both neither
+another also however but and so then because instead still yet meanwhile later there's thus therefore
+otherwise likewise similarly besides moreover furthermore nor or""".split())
+STOPWORDS = frozenset("""about above after again against also although among another because been before
+being below between both cannot could does doing down during each every from further have having here
+into just more most much must never none once only other over same should since some such than that
+their them then there these they this those through under until upon very were what when where which
+while whom whose will with within without would your said says also many made make makes
+""".split())
+SENTENCE_END = re.compile(r'(?<![A-Z])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<=[.!?])["\']?\s+(?=["\']?[A-Z])')
+WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+
+
+def dates_in(text: str) -> list[dt.date]:
+    out = []
+    for pattern, parts in DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            year, month, day = parts(match)
+            try:
+                out.append(dt.date(year, month, day))
+            except ValueError:
+                continue
+    return out
+
+
+def sentences_of(paragraph: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(" ".join(paragraph.split())) if s.strip()]
+
+
+@dataclass(frozen=True)
+class Entity:
+    role: str  # the spec's key: "contractor_firm"
+    name: str  # "Brightmark Annotation Services"
+
+    @property
+    def kind(self) -> str:
+        """The role in words, as a short reference: "contractor firm"."""
+        return self.role.replace("_", " ").replace("-", " ")
+
+    @property
+    def is_model(self) -> bool:
+        return "model" in self.role.lower() or "assistant" in self.role.lower()
+
+
+@dataclass(frozen=True)
+class WorldPerson:
+    name: str
+    role: str  # as the spec gives it: "chair of the Civic AI Standards Board"
+
+    @property
+    def last(self) -> str:
+        return self.name.split()[-1]
+
+
+@dataclass(frozen=True)
+class WorldUnit:
+    id: str
+    text: str
+    voice: str  # "report" (third person) | "personal" (first person, an ordinary member of the world)
+    names: frozenset[str]  # the universe's names it mentions
+    latest: dt.date | None  # the latest date it mentions: a document using it is dated after
+
+
+class World:
+    def __init__(self, spec):
+        self.spec = spec
+        u = spec.universe
+        self.entities = [Entity(role, name) for role, name in u.entities.items()]
+        self.people = [WorldPerson(p["name"], p.get("role", "")) for p in u.people]
+        self.names = [e.name for e in self.entities] + [p.name for p in self.people]
+
+    # ------------------------------------------------------------------ names
+    def subject_names(self, fact_id: str) -> list[str]:
+        """The organisations, products or people a fact is about: the names its statement uses."""
+        fact = self.spec.fact(fact_id)
+        found = [n for n in self.names if n in fact.statement]
+        if not found:
+            forms = " ".join(t for texts in fact.phrasings.values() for t in texts)
+            found = [n for n in self.names if n in forms]
+        return found or self.names[:1]
+
+    @cached_property
+    def proper_words(self) -> frozenset[str]:
+        """Capitalised words that are names: words of the universe's names, and words the context
+        capitalises in the middle of a sentence. A lead-in may lowercase any other first word."""
+        words = {w for n in self.names for w in WORD.findall(n)}
+        for sentence in sentences_of(self.spec.universe.context):
+            words.update(w for w in WORD.findall(sentence)[1:] if w[:1].isupper())
+        return frozenset(words)
+
+    def names_in(self, text: str) -> frozenset[str]:
+        return frozenset(n for n in self.names if n in text)
+
+    # ------------------------------------------------------------------ time
+    @cached_property
+    def period(self) -> tuple[dt.date, dt.date]:
+        """When documents about the universe are written: the spec's period, else the months after
+        the latest date its context mentions."""
+        given = self.spec.universe.period
+        if given:
+            return given[0], given[1]
+        found = [d for d in dates_in(self.spec.universe.context) if d >= EARLIEST_DEFAULT_START]
+        start = max(found) + dt.timedelta(days=1) if found else EARLIEST_DEFAULT_START
+        return start, start + dt.timedelta(days=DEFAULT_PERIOD_DAYS)
+
+    # ------------------------------------------------------------------ units
+    @cached_property
+    def units(self) -> list[WorldUnit]:
+        passages = self.spec.universe.passages
+        if passages:
+            return [self._unit(f"world/passage/{i}", p["text"], p.get("voice", "report"))
+                    for i, p in enumerate(passages)]
+        return self._context_runs()
+
+    def _unit(self, unit_id: str, text: str, voice: str) -> WorldUnit:
+        text = " ".join(text.split())
+        found = dates_in(text)
+        return WorldUnit(unit_id, text, voice, self.names_in(text), max(found) if found else None)
+
+    @cached_property
+    def _fact_words(self) -> list[set[str]]:
+        return [self._content(f.statement) for f in self.spec.facts] + [
+            self._content(p.statement) for f in self.spec.facts for p in f.premises if p.statement]
+
+    def _content(self, text: str) -> set[str]:
+        """Content words, cut to their first five letters: a crude stem that makes "refuses",
+        "refusal" and "refused" one word, which is what the overlap test below needs."""
+        names = {w.lower() for n in self.names for w in WORD.findall(n)}
+        words = (part for w in WORD.findall(text) for part in w.lower().split("-"))
+        return {w.rstrip("s")[:5] for w in words if len(w) >= 4 and w not in STOPWORDS and w not in names}
+
+    def states_a_fact(self, sentence: str) -> bool:
+        """A sentence sharing three content words, or a third of them, with a fact statement may
+        state the fact: erring towards leaving a sentence out keeps every mention planned."""
+        words = self._content(sentence)
+        for key in self._fact_words:
+            shared = len(words & key)
+            if key and (shared >= 3 or shared >= max(2, 0.3 * len(key))):
+                return True
+        return False
+
+    def _usable(self, sentence: str) -> bool:
+        return not self.states_a_fact(sentence) and leaks.first_leak(sentence) is None and '"' not in sentence
+
+    def _context_runs(self) -> list[WorldUnit]:
+        """Runs of 2-3 consecutive usable sentences of one context paragraph, the first not leaning
+        on an earlier sentence; runs never overlap, so no sentence is in two units."""
+        units = []
+        for p, paragraph in enumerate(re.split(r"\n\s*\n", self.spec.universe.context)):
+            sentences = sentences_of(paragraph)
+            i = 0
+            while i < len(sentences):
+                first = WORD.findall(sentences[i])[:1]
+                if not self._usable(sentences[i]) or (first and first[0].lower() in ANAPHORIC):
+                    i += 1
+                    continue
+                run = [sentences[i]]
+                j = i + 1
+                while j < len(sentences) and len(run) < 3 and self._usable(sentences[j]) \
+                        and sum(len(s.split()) for s in run) < 70:
+                    run.append(sentences[j])
+                    j += 1
+                if len(run) >= 2:  # a lone sentence too often leans on what came before it
+                    units.append(self._unit(f"world/context/{p}/{i}", " ".join(run), "report"))
+                i = j
+        return units
+
+    def profile_values(self, rng) -> dict[str, str]:
+        """A person and an entity of the universe, for the generic profile lines of templates/world.yaml."""
+        values = {}
+        if self.people:
+            person = rng.choice(self.people)
+            values.update(name=person.name, role=person.role or "part of the story", last=person.last)
+        if self.entities:
+            entity = rng.choice(self.entities)
+            values.update(entity=entity.name, entity_kind=entity.kind)
+        return values
+
+    def units_per_document(self, about_world_share: float) -> int:
+        """How many units a document about the universe may use so that each unit stays in about
+        UNIT_SHARE_CAP of all documents (`about_world_share`: the share of documents about it)."""
+        if about_world_share <= 0:
+            return MAX_UNITS_PER_DOCUMENT
+        return max(1, min(MAX_UNITS_PER_DOCUMENT, int(UNIT_SHARE_CAP * len(self.units) / about_world_share)))
