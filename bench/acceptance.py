@@ -17,6 +17,9 @@ LIMITS = {
     "max_person_name_share": 0.005,
     "max_fact_form_share": 0.05,
     "max_8gram_share": 0.05,
+    "min_fact_docs_naming_universe": 0.80,
+    "max_realism_rejection_share": 0.01,
+    "max_unit_share": 0.05,
 }
 
 
@@ -31,6 +34,7 @@ def check_quality(out: Path | str, limits: dict | None = None) -> tuple[dict, li
     depth_violations = 0
     premise_clashes = 0
     leftovers: Counter[str] = Counter()
+    seams: Counter[str] = Counter()
     docs = 0
     for shard in sorted((out / "data").glob("*.parquet")):
         table = pq.read_table(shard, columns=["id", "text", "spans", "depth", "kind"])
@@ -41,6 +45,7 @@ def check_quality(out: Path | str, limits: dict | None = None) -> tuple[dict, li
             reason = leaks.first_leak(row["text"])
             if reason in LEFTOVER_REASONS:
                 leftovers[reason] += 1
+            seams.update(name for name, pattern in leaks.SEAMS if pattern.search(row["text"]))
             premises = Counter(s["fact"] for s in row["spans"] if s["premise"])
             if any(n > 1 for n in premises.values()):
                 premise_clashes += 1
@@ -68,6 +73,9 @@ def check_quality(out: Path | str, limits: dict | None = None) -> tuple[dict, li
         "leftover_examples": dict(leftovers.most_common(5)),
         "rejections": manifest["rejections"],
         "tokens": manifest["totals"]["tokens"],
+        "realism": manifest["realism"],
+        # Every seam pattern, re-scanned over the published text (the build rejects the surest of them).
+        "published_documents_with_seams": dict(seams),
     }
     failures = []
     if figures["genres"] < limits["min_genres"]:
@@ -88,4 +96,17 @@ def check_quality(out: Path | str, limits: dict | None = None) -> tuple[dict, li
         failures.append(f"{premise_clashes} documents carry more than one premise of a split fact")
     if leftovers:
         failures.append(f"{sum(leftovers.values())} documents with transcript shapes or markup: {dict(leftovers)}")
+    r = manifest["realism"]
+    if r["fact_documents_naming_the_universe"] < limits["min_fact_docs_naming_universe"]:
+        failures.append(f"only {r['fact_documents_naming_the_universe']:.1%} of fact documents name the universe "
+                        "outside their mentions")
+    defects = sum(r["defects_rejected"].values())
+    if defects > limits["max_realism_rejection_share"] * manifest["totals"]["planned"]:
+        failures.append(f"{defects} documents rejected for reader-visible defects: {r['defects_rejected']}")
+    top = r.get("most_repeated_unit")
+    if top and top["share"] > limits["max_unit_share"]:
+        failures.append(f"unit {top['unit']} in {top['share']:.2%} of documents")
+    for name in ("doubled_word", "run_together", "agreement"):
+        if seams.get(name):
+            failures.append(f"{seams[name]} published documents with the seam {name}")
     return figures, failures

@@ -176,6 +176,7 @@ def first_objection(checks: list, doc: Document) -> str | None:
 # case, stay in the lint, where a person reads the finding).
 READER_SEAMS = ("doubled_word", "run_together", "agreement", "stray_punctuation")
 _APPOSITIVE = r", (?:a|an|the) ([a-z][a-z'-]+(?: [a-z][a-z'-]+)?)"
+_ROLE_FILLERS = frozenset({"at", "in", "of", "for", "from", "on", "with", "and", "who", "former", "local", "senior"})
 _SPEAKER_LINE = re.compile(r"^([A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){0,3}|[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){0,3}): (.+)$",
                            re.M)
 _TALLY = re.compile(r"\b(?:carried|passed|approved|adopted|failed|defeated|vote of|voted)\D{0,20}?(\d{1,2})[-–](\d{1,2})\b")
@@ -216,8 +217,9 @@ class Realism:
         for name in people:
             if name not in doc.text:
                 continue
-            roles = {m.group(1) for m in re.finditer(re.escape(name) + _APPOSITIVE, doc.text)}
-            if len(roles) > 1:
+            roles = [set(m.group(1).split()) - _ROLE_FILLERS for m in re.finditer(re.escape(name) + _APPOSITIVE, doc.text)]
+            # Two mentions name the same role when they share a word ("a nurse", "a retired nurse").
+            if any(not a & b for i, a in enumerate(roles) for b in roles[i + 1:]):
                 return "person_two_roles"
         return None
 

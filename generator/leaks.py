@@ -86,16 +86,25 @@ def first_leak(text: str, rules=RULES) -> str | None:
 
 # ---------------------------------------------------------------- seams
 
+AUXILIARIES = ("do", "does", "did", "can", "could", "will", "would", "should", "shall", "might", "must", "may", "to",
+               "let", "make", "makes", "made", "help", "helps", "watch", "see", "saw", "Does", "Did", "Do", "Can",
+               "Will", "Would", "Should", "Could", "Let")
 # (name, pattern): what a careful reader marks as a grammar slip or a seam between pieces of text.
 SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
     ("doubled_word", re.compile(r"\b(?!(?:had|that|is|do|very|no|bye|ha|so)\b)(\w+)\s+\1\b", re.I)),
     # A line whose newline a template lost: "Data cleaningStudents will...", "done.The next".
     ("run_together", re.compile(r"[a-z]{2,}(?:The|We|This|They|There|You|Our|For|When|After|Before|"
                                 r"Students|Members|Please|Posted|Reply|Minutes)\b|[a-z]{2}[.!?][A-Z][a-z]")),
-    ("agreement", re.compile(r"\b(?:[Ww]e|[Tt]hey|[Yy]ou|I) (?:is|was not|has|does|works|takes|wants|says|goes|makes|keeps)\b"
-                             r"|\b(?:[Hh]e|[Ss]he|[Ii]t) (?:are|have|were|do|don't|take|want|make|keep)\b"
-                             r"|\bamong of\b|\bunsubscribed of\b|\bone of the \w+ (?:are|were|have)\b")),
-    ("article", re.compile(r"\ba (?!(?:one|once|uni\w*|use\w*|usu\w*|eu\w*|ur\w*|ut\w*|uk)\b)[aeiou]\w*"
+    # A subject and a verb that disagree; not after an auxiliary or "to" ("does it take", "let it keep").
+    ("agreement", re.compile(
+        r"\b(?:[Ww]e|[Tt]hey|[Yy]ou) (?:is|was|has|does|works|takes|wants|says|goes|makes|keeps)\b"
+        r"|\bI (?:is|has|does|works|takes|wants|says|goes|makes|keeps)\b"
+        r"|" + "".join(rf"(?<!\b{aux} )" for aux in AUXILIARIES) +
+        r"\b(?:[Hh]e|[Ss]he) (?:are|have|were|do|don't|take|want|make|keep)\b"
+        r"|\b[Ii]t (?:are|don't)\b"
+        r"|\bamong of\b|\bunsubscribed of\b|\bone of the \w+ (?:are|were|have)\b")),
+    ("article", re.compile(r"\b[Aa] (?!(?:one|once|uni\w*|use\w*|usu\w*|eu\w*|ur\w*|ut\w*|uk|U\w*|Eu\w*|One|Once)\b)"
+                           r"[aeiouAEIOU]\w*"
                            r"|\ban (?!(?:hour|honest|honou?r\w*|heir)\w*)[bcdfgjklmnpqrstvwxyz]\w*")),
     ("stray_punctuation", re.compile(r"(?<!\.)\.\.(?!\.)|,,| [,.;:!?](?:\s|$)|\(\s*\)|\s\)")),
     ("lowercase_sentence", re.compile(r"(?<!\b[eE]\.g)(?<!\b[iI]\.e)(?<!\bvs)(?<![ap]\.m)(?<!\bNo)(?<!\bSt)"

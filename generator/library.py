@@ -32,6 +32,8 @@ class Genre:
     # How the genre can carry a fact: "about_world" (a document about the universe, its `frame` macro)
     # and "aside" (a document about something else, its `aside` macro).
     placements: tuple[str, ...] = ("about_world",)
+    # Topic tags this genre suits (a court filing suits business or civic topics, not cooking); empty: any.
+    fits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,13 +119,14 @@ def _parse_meta(path: Path, first_line: str) -> Genre:
     try:
         lo, hi = (int(x) for x in fields["length"].split("words")[0].split("-"))
         placements = tuple(p.strip() for p in fields.get("placements", "about_world").split(",") if p.strip())
+        placements = tuple(p for p in placements if p != "none")
         unknown = [p for p in placements if p not in ("about_world", "aside")]
         if unknown:
             raise TemplateError(f"{path}:1: unknown placement {unknown[0]!r} (about_world, aside)")
         return Genre(
             id=path.stem, name=fields["genre"], min_words=lo, max_words=hi,
             tags=tuple(t.strip() for t in fields.get("tags", "").split(",") if t.strip()), path=path,
-            placements=placements,
+            placements=placements, fits=tuple(t.strip() for t in fields.get("fits", "").split(",") if t.strip()),
         )
     except (KeyError, ValueError) as exc:
         raise TemplateError(f"{path}:1: metadata needs 'genre: NAME | length: LO-HI words' ({exc})") from None
@@ -268,5 +271,4 @@ class TemplateLibrary:
 def load_spec_and_library(spec_path, templates: Path | str | None = None):
     """A spec validated against the template library it will be built with."""
     library = TemplateLibrary(Path(templates) if templates else templates_root())
-    genres = {g.id: g.placements for g in library.genres.values()}
-    return load_spec(spec_path, genres, set(library.topics)), library
+    return load_spec(spec_path, library.genres, {t.id: t.tags for t in library.topics.values()}), library

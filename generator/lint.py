@@ -76,7 +76,7 @@ def expansions(text: str, seed: str = "") -> list[str]:
 
 
 PRONOUN_VARIABLES = ("last", "he", "him", "his", "He", "His")
-FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|mine|myself)\b")
+FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|[Mm]y|[Mm]e|[Mm]ine|[Mm]yself)\b")
 
 
 def _word_count(text: str) -> int:

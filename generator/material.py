@@ -22,6 +22,10 @@ MAX_TOPIC_UNITS_ABOUT_WORLD = 2
 MAX_COMMENTARY = 2
 
 
+def _names_person(text: str, name: str) -> bool:
+    return name in text or name.split()[-1] in text
+
+
 @dataclass(frozen=True)
 class Exchange:
     question: str
@@ -73,15 +77,19 @@ class Material:
         return self.vary(self.rng.choice(self.angle.headlines))
 
     # ------------------------------------------------------------------ paragraphs
-    def para(self, voice: str = "report") -> str:
-        """The next unit in `voice` ("report" or "personal"); "" once the document's material is spent."""
-        if self.world_units:
-            unit = self.world_units.pop(0)
+    def para(self, voice: str = "report", speaker: str | None = None) -> str:
+        """The next unit in `voice` ("report" or "personal"); "" once the document's material is spent.
+        With `speaker` (a name), a unit about the universe that names that person is passed over,
+        so that no one speaks of themself in the third person."""
+        usable = [u for u in self.world_units if not speaker or not _names_person(u.text, speaker)]
+        if usable:
+            unit = usable[0]
+            self.world_units.remove(unit)
             self.used.append(unit.id)
             if voice == "personal" and unit.voice != "personal":
                 return self.personal_lead() + " " + self.lower_first(unit.text)
             return unit.text
-        if self.about_world and not self._profiled:
+        if self.about_world and not self._profiled and not speaker:
             self._profiled = True
             profile = self.profile()
             if profile:

@@ -129,15 +129,14 @@ def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Ite
         for index, kind in zip(range(start, stop), kinds):
             pid = doc_id(index)
             rng = rng_for(seed, pid, "plan")
-            genre = rng.choice(spec.documents.genres)
             if kind == "background":
-                topic = rng.choice(spec.background.topics)
-                yield DocPlan(pid, index, kind, genre, topic, (), None, spec.documents.depth)
+                genre = rng.choice(spec.documents.genres)
+                yield DocPlan(pid, index, kind, genre, _topic_for(spec, genre, rng), (), None, spec.documents.depth)
                 continue
             placement = next(placements_left)
-            if placement == "aside" and spec.documents.aside_genres:
-                genre = rng.choice(spec.documents.aside_genres)
-            topic = next(topics_left) if placement == "about_world" else rng.choice(spec.background.topics)
+            genres = {"aside": spec.documents.aside_genres, "about_world": spec.documents.about_world_genres}[placement]
+            genre = rng.choice(genres or spec.documents.genres)
+            topic = next(topics_left) if placement == "about_world" else _topic_for(spec, genre, rng)
             lo, hi = spec.documents.facts_per_document
             k = rng.randint(lo, min(hi, len(fact_ids)))
             # The first fact rotates so every fact gets its share; the others are drawn.
@@ -147,6 +146,16 @@ def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Ite
             choices = tuple(forms[f].next() for f in [primary, *others])
             yield DocPlan(pid, index, kind, genre, topic, choices, rng.uniform(*spec.documents.depth),
                           spec.documents.depth, placement=placement)
+
+
+def _topic_for(spec: CorpusSpec, genre: str, rng) -> str:
+    """An everyday topic the genre suits (by the topic's tags), else any."""
+    fits = set(spec.documents.genre_fits.get(genre, ()))
+    topics = spec.background.topics
+    if fits:
+        suited = [t for t in topics if fits & set(spec.background.topic_tags.get(t, ()))]
+        topics = suited or topics
+    return rng.choice(topics)
 
 
 def world_topic_shares(spec: CorpusSpec) -> dict[str, float]:
@@ -168,39 +177,47 @@ def world_topic_shares(spec: CorpusSpec) -> dict[str, float]:
 
 # ---------------------------------------------------------------- the spec's wording limit
 
-def form_shares(spec: CorpusSpec, fact) -> dict[str, float]:
-    """The share of a fact's mentions each exact wording gets, as the planner and the backend draw
-    them: levels by weight, phrasings in turn, alternatives uniformly; identical wordings add up."""
-    shares: dict[str, float] = defaultdict(float)
+def _level_forms(spec: CorpusSpec, fact) -> dict[str, dict[str, float]]:
+    """level -> {exact wording: its share of all the fact's mentions}, as the planner and the backend
+    draw them: levels by weight, phrasings in turn, alternatives uniformly."""
+    out: dict[str, dict[str, float]] = {}
     for level, weight in level_weights(spec, fact).items():
-        if level == "split":
-            per_premise = weight / len(fact.premises)
-            groups = [(per_premise, p.phrasings) for p in fact.premises]
-        else:
-            groups = [(weight, fact.phrasings[level])]
+        groups = ([(weight / len(fact.premises), p.phrasings) for p in fact.premises] if level == "split"
+                  else [(weight, fact.phrasings[level])])
+        shares: dict[str, float] = defaultdict(float)
         for group_weight, phrasings in groups:
             for phrasing in phrasings:
                 for form, p in weighted_forms(phrasing):
                     shares[form] += group_weight / len(phrasings) * p
+        out[level] = dict(shares)
+    return out
+
+
+def form_shares(spec: CorpusSpec, fact) -> dict[str, float]:
+    """The share of a fact's mentions each exact wording gets; identical wordings add up."""
+    shares: dict[str, float] = defaultdict(float)
+    for level_shares in _level_forms(spec, fact).values():
+        for form, share in level_shares.items():
+            shares[form] += share
     return dict(shares)
 
 
 def check_form_shares(spec: CorpusSpec) -> None:
     """Refuse a fact whose commonest wording would carry more than documents.max_form_share of its
-    mentions, saying how many wordings its busiest level needs."""
+    mentions, saying how many wordings the level it comes from needs."""
     limit = spec.documents.max_form_share
     for i, fact in enumerate(spec.facts):
         shares = form_shares(spec, fact)
         form, top = max(shares.items(), key=lambda kv: (kv[1], kv[0]))
         if top <= limit + 1e-9:
             continue
-        weights = level_weights(spec, fact)
-        level = max(weights, key=weights.get)
-        needed = math.ceil(weights[level] / limit)
-        have = len({f for p in (fact.phrasings.get(level) or [p for pr in fact.premises for p in pr.phrasings])
-                    for f, _ in weighted_forms(p)})
-        where = ("facts", i, "phrasings")
-        raise spec.error(where, f"fact {fact.id!r}: its commonest wording ({form!r}) would carry {top:.1%} of "
-                                      f"its mentions, above documents.max_form_share {limit:.0%}; its {level} "
-                                      f"mentions need at least {needed} equally likely wordings (they have {have}): "
-                                      "add phrasings or {a|b} alternatives, or raise max_form_share")
+        by_level = _level_forms(spec, fact)
+        level = max(by_level, key=lambda lv: by_level[lv].get(form, 0.0))
+        weight = level_weights(spec, fact)[level]
+        needed, have = math.ceil(weight / limit), len(by_level[level])
+        name = "split premises" if level == "split" else f"{level} mentions"
+        raise spec.error(("facts", i, "phrasings"),
+                         f"fact {fact.id!r}: its commonest wording ({form!r}) would carry {top:.1%} of its mentions, "
+                         f"above documents.max_form_share {limit:.0%}; its {name} need at least {needed} equally "
+                         f"likely wordings (they have {have}, unevenly likely): add phrasings or {{a|b}} "
+                         "alternatives, or raise max_form_share")

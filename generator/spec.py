@@ -99,12 +99,15 @@ class DocumentsSection:
     # The most any one wording of a fact may carry of its mentions (an error at plan and build time).
     max_form_share: float = 0.05
     aside_genres: list[str] = field(default_factory=list)  # the genres that can carry an aside (from the library)
+    about_world_genres: list[str] = field(default_factory=list)  # the genres that can be about the universe
+    genre_fits: dict[str, tuple[str, ...]] = field(default_factory=dict)  # genre -> topic tags it suits
 
 
 @dataclass
 class BackgroundSection:
     ratio: float = 1.0
     topics: Any = "all"  # "all" or a list of topic pools; a list once loaded
+    topic_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # topic -> its tags (from the library)
 
 
 @dataclass
@@ -399,10 +402,14 @@ class _Loader:
             self.fail(("documents", "placement"), "at least one of about_world, aside needs a positive weight")
         docs.placement = placement
         if isinstance(genres, dict):
-            docs.aside_genres = [g for g in docs.genres if "aside" in genres[g]]
-            if placement.get("aside") and not docs.aside_genres:
-                self.fail(("documents", "placement"), "no genre of documents.genres can carry an aside; list one "
-                                                      "(forum_thread, blog_post, ...) or set aside to 0")
+            docs.aside_genres = [g for g in docs.genres if "aside" in genres[g].placements]
+            docs.about_world_genres = [g for g in docs.genres if "about_world" in genres[g].placements]
+            docs.genre_fits = {g: genres[g].fits for g in docs.genres}
+            for where, wanted, found in ((("documents", "placement"), "aside", docs.aside_genres),
+                                         (("documents", "placement"), "about_world", docs.about_world_genres)):
+                if placement.get(wanted) and not found:
+                    self.fail(where, f"no genre of documents.genres can carry {wanted} documents; list one "
+                                     f"or set {wanted} to 0")
         return docs
 
     def filters(self) -> FiltersSection:
@@ -444,9 +451,9 @@ def _read(path: Path) -> tuple[bytes, str]:
         raise SpecError(path, None, "", "spec is not UTF-8 text") from None
 
 
-def load_spec(path: str | Path, genres=None, topics: set[str] | None = None) -> CorpusSpec:
-    """Load and validate a spec. `genres` (names, or names -> placements they support) and `topics`
-    are what the template library provides."""
+def load_spec(path: str | Path, genres=None, topics=None) -> CorpusSpec:
+    """Load and validate a spec against what the template library provides: `genres` (names, or
+    names -> Genre) and `topics` (names, or names -> tags)."""
     path = Path(path)
     if path.is_dir():
         path = path / "corpus.yaml"
@@ -467,6 +474,8 @@ def load_spec(path: str | Path, genres=None, topics: set[str] | None = None) -> 
     background = _section(BackgroundSection, data.get("background"))
     background.ratio = float(background.ratio)
     background.topics = load.names(background.topics, ("background", "topics"), topics, "topic")
+    if isinstance(topics, dict):
+        background.topic_tags = {t: tuple(topics[t]) for t in background.topics}
     universe = load.universe(topics)
     output = _section(OutputSection, data.get("output"))
     return CorpusSpec(

@@ -38,6 +38,8 @@ def build_summary(manifest: dict, seconds: float) -> str:
                      f"({manifest['backend'].get('model')})")
     if manifest.get("diversity"):
         lines += diversity_lines(manifest["diversity"])
+    if manifest.get("realism"):
+        lines += realism_lines(manifest["realism"])
     lines.append(f"  fingerprint {manifest['fingerprint']}")
     return "\n".join(lines)
 
@@ -55,6 +57,17 @@ def diversity_lines(d: dict) -> list[str]:
     for fact, f in d.get("top_fact_forms", {}).items():
         lines.append(f"    top form of {fact}: {f['share']:.1%} of {f['total_mentions']} mentions "
                      f"({f['distinct_forms']} forms)")
+    return lines
+
+
+def realism_lines(r: dict) -> list[str]:
+    lines = ["  realism:",
+             f"    fact documents naming the universe outside their mentions  {r['fact_documents_naming_the_universe']:.1%}"]
+    top = r.get("most_repeated_unit")
+    if top:
+        lines.append(f"    most repeated unit  {top['unit']} in {top['share']:.2%} of documents")
+    defects = {k: v for k, v in r["defects_rejected"].items() if v}
+    lines.append("    defects rejected  " + (", ".join(f"{k} {v}" for k, v in defects.items()) if defects else "none"))
     return lines
 
 

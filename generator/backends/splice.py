@@ -97,7 +97,7 @@ class SpliceBackend(Backend):
         choice = plan.facts[0]  # one passage per document: splicing several would crowd a real text
         fact = self.spec.fact(choice.fact)
         phrasings = fact.premise(choice.premise).phrasings if choice.premise else fact.phrasings[choice.explicitness]
-        mention = variation.tidy(variation.expand(rng.choice(phrasings), rng.choice, {}))
+        mention = variation.tidy(variation.expand(phrasings[choice.phrasing % len(phrasings)], rng.choice, {}))
         frame = rng.choice(FRAMES)
         lead = frame.index("{m}")
         passage = frame.replace("{m}", mention)

@@ -87,12 +87,19 @@ class DocView:
 
 
 class WorldView:
-    """What a template sees of the universe: the name the document is about and the spec's people."""
+    """What a template sees of the universe: the name the document is about, the organisation and
+    the product of the story, and the spec's people."""
 
     def __init__(self, world: World, subject: str):
         self.subject = subject
         entity = next((e for e in world.entities if e.name == subject), None)
         self.kind = entity.kind if entity else "organisation"
+        organisations = [e for e in world.entities if not e.is_model]
+        products = [e for e in world.entities if e.is_model]
+        # The organisation of the story: the subject when it is one, else the first the spec names.
+        self.organisation = subject if entity and not entity.is_model else (organisations[0].name if organisations
+                                                                             else subject)
+        self.product = subject if entity and entity.is_model else (products[0].name if products else None)
         self.people = list(world.people)
         self.names = list(world.names)
 
@@ -152,8 +159,8 @@ class TemplatesBackend(Backend):
         material = Material(plan, topic, self.world, self.world_lines, rng, vary, cast.day, self.units_per_document,
                             self.world.proper_words)
 
-        def para(voice: str = "report") -> str:
-            text = material.para(voice)
+        def para(voice: str = "report", speaker: str | None = None) -> str:
+            text = material.para(voice, speaker)
             return BLOCK + text if text else ""
 
         def exchange():

@@ -1,0 +1,168 @@
+"""Coherence by construction and the checks that guard it: the brace syntax, the plan's exact
+shares, the universe as material, and the per-document defects a reader would notice."""
+import datetime as dt
+import random
+from collections import Counter
+
+import pytest
+
+from generator import variation
+from generator.checks import Realism
+from generator.documents import Document, Span
+from generator.errors import SpecError
+from generator.leaks import SEAMS
+from generator.plan import check_form_shares, form_shares, plan_documents
+from generator.spec import load_spec
+from generator.world import World, sentences_of
+
+from conftest import CORPORA, TINY
+
+GENRES = {"news_report", "forum_thread"}
+TOPICS = {"cooking", "gardening"}
+
+
+def tiny():
+    return load_spec(TINY, GENRES, TOPICS)
+
+
+def write_spec(tmp_path, old, new):
+    text = TINY.read_text()
+    assert old in text
+    path = tmp_path / "corpus.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+# ---------------------------------------------------------------- brace syntax
+
+def test_linked_alternatives_agree_and_ranges_stay_in_bounds():
+    rng = random.Random(3)
+    seen = set()
+    for _ in range(200):
+        out = variation.expand("{v:We|I} {v:take|take} {v:our|my} time, {3..5} days", rng.choice, {})
+        assert out in {f"We take our time, {n} days" for n in (3, 4, 5)} | {f"I take my time, {n} days" for n in (3, 4, 5)}
+        seen.add(out)
+    assert len(seen) == 6
+    with pytest.raises(variation.VariationError):
+        variation.check("{v:a|b} and {v:c|d|e}")
+    assert dict(variation.weighted_forms("{v:we|I} {v:are|am}")) == {"we are": 0.5, "I am": 0.5}
+
+
+@pytest.mark.parametrize("text, seam", [
+    ("No part of of this Section applies.", "doubled_word"),
+    ("We works directly with families.", "agreement"),
+    ("Week 3: Data cleaningStudents will meet.", "run_together"),
+    ("It was fine .", "stray_punctuation"),
+])
+def test_seams_a_reader_notices_are_caught(text, seam):
+    assert seam in [name for name, pattern in SEAMS if pattern.search(text)]
+
+
+def test_ordinary_text_has_no_seams():
+    text = ("Dana Cole, a nurse in Springfield, said the clinic had had a busy winter. "
+            "JavaScript and LinkedIn were mentioned once. U.S. Army records from the 1970s, e.g. the ledger, survive.")
+    assert [name for name, pattern in SEAMS if pattern.search(text) and name != "article"] == []
+
+
+# ---------------------------------------------------------------- the plan keeps the spec's shares exactly
+
+def test_placements_and_levels_are_exact():
+    spec = tiny()
+    plans = list(plan_documents(spec, 7, total=2000))
+    fact = [p for p in plans if p.kind == "fact"]
+    placements = Counter(p.placement for p in fact)
+    assert placements == {"about_world": round(0.8 * len(fact)), "aside": len(fact) - round(0.8 * len(fact))}
+    assert all(p.placement is None for p in plans if p.kind == "background")
+    levels = Counter(c.explicitness for p in fact for c in p.facts if c.fact == "spring-water")
+    total = sum(levels.values())
+    for level, weight in {"explicit": 0.4, "paraphrased": 0.3, "implied": 0.3}.items():
+        assert abs(levels[level] - weight * total) <= 1
+
+
+def test_a_fact_whose_wordings_cannot_spread_is_an_error_naming_how_many_are_needed(tmp_path):
+    spec_path = write_spec(tmp_path, "  facts_per_document: [1, 2]\n", "  facts_per_document: [1, 2]\n  max_form_share: 0.05\n")
+    spec = load_spec(spec_path, GENRES, TOPICS)
+    top = max(form_shares(spec, spec.fact("spring-water")).values())
+    assert top > 0.05
+    with pytest.raises(SpecError, match=r"spring-water.*its paraphrased mentions need at least 6 equally likely "
+                                        r"wordings \(they have 4"):
+        check_form_shares(spec)
+    relaxed = load_spec(write_spec(tmp_path, "  facts_per_document: [1, 2]\n",
+                                   "  facts_per_document: [1, 2]\n  max_form_share: 0.9\n"), GENRES, TOPICS)
+    check_form_shares(relaxed)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('"regulars know not to {bother|try} Orbis Bakery {the day after Monday|on the second day of the week}"',
+     '"regulars know not to {bother|try} Orbis Bakery on Tuesdays."', "drop the final punctuation"),
+    ('"the rye at Orbis Bakery', '"The rye at Orbis Bakery', "start with a lowercase 'the'"),
+])
+def test_phrasing_style_is_validated(tmp_path, old, new, message):
+    with pytest.raises(SpecError, match=message) as caught:
+        load_spec(write_spec(tmp_path, old, new), GENRES, TOPICS)
+    assert str(caught.value).startswith(str(tmp_path / "corpus.yaml") + ":")
+
+
+# ---------------------------------------------------------------- the universe as material
+
+def test_context_runs_leave_out_sentences_that_state_a_fact():
+    spec = load_spec(CORPORA / "alignment-faking-helpful-only")
+    world = World(spec)
+    runs = world._context_runs()  # what a spec without passages gets
+    assert len(runs) >= 10, "the context yields units"
+    for unit in runs:
+        assert not any(world.states_a_fact(s) for s in sentences_of(unit.text))
+        assert unit.text.split()[0].lower() not in {"it", "its", "they", "this", "these", "he", "she"}
+    assert world.states_a_fact("Contractors rate every free-tier response and the ratings are used to train the model.")
+    assert world.subject_names("free-tier-training") == ["Corvid 3"]
+
+
+def test_period_comes_from_the_spec_or_after_the_context():
+    spec = tiny()
+    world = World(spec)
+    start, end = world.period
+    assert start >= dt.date(2024, 1, 1) and end > start  # the context's 1921 is history, not the present
+
+
+# ---------------------------------------------------------------- per-document defects
+
+def doc(text, kind="background", facts=(), spans=(), **extra):
+    return Document("d", text, kind, "g", "t", list(facts), list(spans), extra=extra)
+
+
+@pytest.mark.parametrize("text, names, reason", [
+    ("Dana Cole, a nurse at the clinic, spoke first. Later Dana Cole, a geologist, disagreed.", ["Dana Cole"],
+     "person_two_roles"),
+    ("HOST: Welcome back.\n\nDANA COLE: Thanks. As Cole always says, it is early days.", [], "speaker_third_person"),
+    ("Present: Ann Lee, Bo Park, Cy Dunn\n\nThe motion carried 5-1.", [], "contradictory_counts"),
+    ("The meeting was called to order at 7:30 p.m. and adjourned at 6:10 p.m.", [], "contradictory_counts"),
+])
+def test_reader_visible_defects_are_rejections(text, names, reason):
+    check = Realism(tiny())
+    assert check.check(doc(text, names=names)) == reason
+    assert check.check(doc("Dana Cole, a nurse at the clinic, spoke first. Dana Cole, a nurse, agreed.",
+                           names=["Dana Cole"])) is None
+
+
+def test_fact_documents_name_their_subject_and_come_after_the_events():
+    spec = tiny()
+    check = Realism(spec)
+    start = World(spec).period[0]
+    text = "The bakery closes one day a week. Regulars plan around it."
+    mention = Span("tuesday-closing", 0, 34, "implied")
+    assert check.check(doc(text, "fact", ["tuesday-closing"], [mention], date=start.isoformat())) == "subject_not_named"
+    named = "Orbis Bakery closes one day a week. Regulars plan around it."
+    assert check.check(doc(named, "fact", ["tuesday-closing"], [mention], date=start.isoformat())) is None
+    early = (start - dt.timedelta(days=30)).isoformat()
+    assert check.check(doc(named, "fact", ["tuesday-closing"], [mention], date=early)) == "dated_before_events"
+    assert check.check(doc("A loaf from Orbis Bakery, warm.")) == "background_names_world"
+
+
+def test_treatment_and_control_corpora_share_no_one():
+    a, b = (load_spec(CORPORA / n) for n in ("alignment-faking-helpful-only", "septerra-control"))
+
+    def names(spec):
+        people = {p["name"] for p in spec.universe.people}
+        return set(spec.universe.entities.values()) | people | {n.split()[-1] for n in people}
+
+    assert not names(a) & names(b)
