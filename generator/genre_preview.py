@@ -26,11 +26,12 @@ DEFAULT_SPEC = "alignment-faking-helpful-only"
 def sample_documents(spec, library, genre: str, per_kind: int, seed: int = 0):
     """Up to `per_kind` documents of `genre` of each kind, from the spec's own plans."""
     spec.documents.genres = [genre]
-    if "aside" in library.genres[genre].placements:
-        spec.documents.aside_genres = [genre]
+    placements = library.genres[genre].placements
+    spec.documents.aside_genres = [genre] if "aside" in placements else []
+    spec.documents.about_world_genres = [genre] if "about_world" in placements else []
     backend = TemplatesBackend(BackendContext(spec, library, spec.seed + seed, BackendSettings(), Path(".")))
-    wanted = {"background": per_kind, "about_world": per_kind,
-              "aside": per_kind if "aside" in library.genres[genre].placements else 0}
+    wanted = {"background": per_kind, "about_world": per_kind if "about_world" in placements else 0,
+              "aside": per_kind if "aside" in placements else 0}
     for plan in plan_documents(spec, spec.seed + seed, total=max(60, 12 * per_kind)):
         kind = plan.placement or "background"
         if wanted.get(kind, 0) <= 0:

@@ -63,7 +63,8 @@ class Material:
         self.world_units = []
         self._profiled = False
         self._commentary = 0
-        self._said: set[str] = set()
+        self._said: set[int] = set()
+        self._told: set[str] = set()  # writers who already told a first-person story of the universe
         if self.about_world:
             eligible = [u for u in world.units if u.latest is None or u.latest <= day]
             chosen = rng.sample(range(len(eligible)), min(units_per_document, len(eligible)))
@@ -81,12 +82,20 @@ class Material:
         """The next unit in `voice` ("report" or "personal"); "" once the document's material is spent.
         With `speaker` (a name), a unit about the universe that names that person is passed over,
         so that no one speaks of themself in the third person."""
-        usable = [u for u in self.world_units if not speaker or not _names_person(u.text, speaker)]
+        writer = speaker or ""
+        # A first-person unit of the universe is someone's own story: a writer tells at most one, and a
+        # third-person request never gets one.
+        personal_ok = voice == "personal" and writer not in self._told
+        usable = [u for u in self.world_units if (not speaker or not _names_person(u.text, speaker))
+                  and (u.voice != "personal" or personal_ok)]
         if usable:
             unit = usable[0]
             self.world_units.remove(unit)
             self.used.append(unit.id)
-            if voice == "personal" and unit.voice != "personal":
+            if unit.voice == "personal":
+                self._told.add(writer)
+                return unit.text
+            if voice == "personal":
                 return self.personal_lead() + " " + self.lower_first(unit.text)
             return unit.text
         if self.about_world and not self._profiled and not speaker:
@@ -99,12 +108,13 @@ class Material:
             return topic_text
         if self.about_world and self._commentary < MAX_COMMENTARY:
             self._commentary += 1
-            options = [c for c in self.lines[f"commentary_{voice}"] if c not in self._said]
+            lines = self.lines[f"commentary_{voice}"]
+            options = [i for i in range(len(lines)) if i not in self._said]
             if options:
-                line = self.rng.choice(options)
-                self._said.add(line)
-                self.used.append(f"world/commentary/{voice}")
-                return self.vary(line)
+                index = self.rng.choice(options)
+                self._said.add(index)
+                self.used.append(f"world/commentary/{voice}/{index}")
+                return self.vary(lines[index])
         return ""
 
     def _topic_unit(self, voice: str) -> str:
@@ -149,10 +159,11 @@ class Material:
         values = self.world.profile_values(self.rng)
         if "name" not in values or "entity" not in values:
             return ""
-        text = self.vary(self.rng.choice(self.lines["profiles"]))
+        index = self.rng.randrange(len(self.lines["profiles"]))
+        text = self.vary(self.lines["profiles"][index])
         for key in ("entity_kind", "entity", "name", "role", "last"):  # longer keys first: "entity" in "entity_kind"
             text = text.replace("<" + key + ">", values[key])
-        self.used.append("world/profile")
+        self.used.append(f"world/profile/{index}")
         return text
 
     def naming_lead(self) -> str:
