@@ -22,6 +22,13 @@ MAX_TOPIC_UNITS_ABOUT_WORLD = 2
 MAX_COMMENTARY = 2
 
 
+def angle_quota(size: int) -> int:
+    """How many of an angle's units in one voice a document may take: about half, so that two
+    documents on the same angle share, on average, a quarter of their units, far from the
+    near-duplicate threshold."""
+    return max(2, (size + 1) // 2)
+
+
 def _names_person(text: str, name: str) -> bool:
     return name in text or name.split()[-1] in text
 
@@ -60,6 +67,7 @@ class Material:
         self._cursor = {"report": rng.randrange(1000), "personal": rng.randrange(1000)}
         self._taken = {"report": 0, "personal": 0}
         self._exchanges = rng.sample(range(len(topic.exchanges)), len(topic.exchanges)) if topic else []
+        self._angles_seen = {self.angle.id} if self.angle else set()
         self.world_units = []
         self._profiled = False
         self._commentary = 0
@@ -122,12 +130,26 @@ class Material:
             return ""
         units = getattr(self.angle, voice)
         taken = self._taken["report"] + self._taken["personal"]
-        if self._taken[voice] >= len(units) or (self.about_world and taken >= MAX_TOPIC_UNITS_ABOUT_WORLD):
+        if self._taken[voice] >= angle_quota(len(units)) or (self.about_world and taken >= MAX_TOPIC_UNITS_ABOUT_WORLD):
             return ""
         unit = units[(self._cursor[voice] + self._taken[voice]) % len(units)]
         self._taken[voice] += 1
         self.used.append(unit.id)
         return self.vary(unit.text)
+
+    def new_angle(self) -> bool:
+        """Move to another angle of the same topic (a digest's next item, a textbook's next section);
+        False when the topic has no angle left. Its headlines then come from the new angle."""
+        if self.topic is None or self.about_world:
+            return False
+        left = [a for a in self.topic.angles if a.id not in self._angles_seen]
+        if not left:
+            return False
+        self.angle = self.rng.choice(left)
+        self._angles_seen.add(self.angle.id)
+        self._cursor = {"report": self.rng.randrange(1000), "personal": self.rng.randrange(1000)}
+        self._taken = {"report": 0, "personal": 0}
+        return True
 
     def personal_lead(self) -> str:
         return self.vary(self.rng.choice(self.lines["personal_leads"]))

@@ -166,11 +166,18 @@ class TemplatesBackend(Backend):
         def exchange():
             return material.exchange()
 
+        def new_angle() -> bool:
+            moved = material.new_angle()
+            if moved and topic_view is not None and not about_world:
+                topic_view.headlines = list(material.angle.headlines)
+            return moved
+
         topic_view = TopicView(topic, rng, material.angle.headlines if material.angle else None) if topic else None
         if about_world:
             topic_view = _SubjectTopic(subject)
         context = {
             "cast": cast, "topic": topic_view, "rng": RNG(rng), "vary": vary, "para": para, "exchange": exchange,
+            "new_angle": new_angle,
             "headline": lambda: material.headline(subject), "slot": lambda: BLOCK,
             "doc": DocView(plan, cast), "world": WorldView(self.world, subject) if subject else None,
             "kind": plan.kind, "genre": self.library.genres[plan.genre],
