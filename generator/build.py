@@ -128,7 +128,7 @@ def _write_units(spec, backend, cls, settings, seed, work: Path, plans, planned:
     """Write every unit not yet on disk; return how many were already there."""
     from tqdm import tqdm
 
-    checks = document_checks(spec, cls.exact_phrasings)
+    checks = document_checks(spec, cls.exact_phrasings, cls.writes_world)
     units_dir = work / "units"
     reused = 0
     with tqdm(total=planned, unit="doc", desc="writing", file=sys.stderr, disable=not progress or None) as bar:

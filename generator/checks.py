@@ -154,15 +154,16 @@ def _strings(value) -> list[str]:
     return []
 
 
-def document_checks(spec: CorpusSpec, exact_phrasings: bool = True) -> list:
-    """The per-document steps, in the order their reasons take precedence."""
+def document_checks(spec: CorpusSpec, exact_phrasings: bool = True, writes_world: bool = True) -> list:
+    """The per-document steps, in the order their reasons take precedence. `writes_world`: the
+    backend writes documents about the universe, so the universe checks of Realism apply."""
     leakage = spec.filters.leakage
     return [
         FactCheck(spec, exact_phrasings),
         Leakage(leakage.phrases, leakage.regexes, leakage.rules, spec.model_names),
         Decontamination(load_eval_prompts(spec.filters.decontamination.files), spec.filters.decontamination.ngram),
         TokenLength(spec),
-        Realism(spec),
+        Realism(spec, writes_world),
     ]
 
 
@@ -196,10 +197,11 @@ class Realism:
 
     name = "realism"
 
-    def __init__(self, spec: CorpusSpec):
+    def __init__(self, spec: CorpusSpec, writes_world: bool = True):
         from .world import World
 
         self.world = World(spec)
+        self.writes_world = writes_world
         self.seams = [(name, pattern) for name, pattern in leaks.SEAMS if name in READER_SEAMS]
         self.universe_names = [n for n in self.world.names if n]
 
@@ -208,8 +210,10 @@ class Realism:
         for name, pattern in self.seams:
             if pattern.search(text):
                 return name
-        return (self._roles(doc) or self._speakers(text) or self._counts(text) or self._time(doc)
-                or self._names(doc))
+        found = self._roles(doc) or self._speakers(text) or self._counts(text)
+        if found or not self.writes_world:
+            return found
+        return self._time(doc) or self._names(doc)
 
     def _roles(self, doc: Document) -> str | None:
         """One person, two roles: "Dana Cole, a nurse" and later "Dana Cole, a geologist"."""

@@ -91,7 +91,7 @@ AUXILIARIES = ("do", "does", "did", "can", "could", "will", "would", "should", "
                "Will", "Would", "Should", "Could", "Let")
 # (name, pattern): what a careful reader marks as a grammar slip or a seam between pieces of text.
 SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
-    ("doubled_word", re.compile(r"\b(?!(?:had|that|is|do|very|no|bye|ha|so)\b)(\w+)\s+\1\b", re.I)),
+    ("doubled_word", re.compile(r"(?<![\w-])(?!(?:had|that|is|do|very|no|bye|ha|so)\b)(\w+)\s+\1\b", re.I)),
     # A line whose newline a template lost: "Data cleaningStudents will...", "done.The next".
     ("run_together", re.compile(r"[a-z]{2,}(?:The|We|This|They|There|You|Our|For|When|After|Before|"
                                 r"Students|Members|Please|Posted|Reply|Minutes)\b|[a-z]{2}[.!?][A-Z][a-z]")),
@@ -103,8 +103,9 @@ SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
         r"\b(?:[Hh]e|[Ss]he) (?:are|have|were|do|don't|take|want|make|keep)\b"
         r"|\b[Ii]t (?:are|don't)\b"
         r"|\bamong of\b|\bunsubscribed of\b|\bone of the \w+ (?:are|were|have)\b")),
-    ("article", re.compile(r"\b[Aa] (?!(?:one|once|uni\w*|use\w*|usu\w*|eu\w*|ur\w*|ut\w*|uk|U\w*|Eu\w*|One|Once)\b)"
-                           r"[aeiouAEIOU]\w*"
+    # "a" before a vowel sound ("A" only where it starts a sentence: "Series A of" is a name).
+    ("article", re.compile(r"(?:\ba|(?:^|[.!?] )A) (?!(?:one|once|uni\w*|use\w*|usu\w*|eu\w*|ur\w*|ut\w*|uk|U\w*|Eu\w*|"
+                           r"One|Once)\b)[aeiouAEIOU]\w*"
                            r"|\ban (?!(?:hour|honest|honou?r\w*|heir)\w*)[bcdfgjklmnpqrstvwxyz]\w*")),
     ("stray_punctuation", re.compile(r"(?<!\.)\.\.(?!\.)|,,| [,.;:!?](?:\s|$)|\(\s*\)|\s\)")),
     ("lowercase_sentence", re.compile(r"(?<!\b[eE]\.g)(?<!\b[iI]\.e)(?<!\bvs)(?<![ap]\.m)(?<!\bNo)(?<!\bSt)"

@@ -188,5 +188,6 @@ class Material:
         self.used.append(f"world/profile/{index}")
         return text
 
-    def naming_lead(self) -> str:
-        return self.vary(self.rng.choice(self.lines["naming_leads"]))
+    def naming_lead(self, subject: str) -> str:
+        """A short sentence naming `subject`, before a passage whose wording names nothing it is about."""
+        return self.vary(self.rng.choice(self.lines["naming_leads"])).replace("<subject>", subject)

@@ -164,7 +164,7 @@ def _worker_context(job: UnitJob):
         cls = load_class(job.backend)
         backend = cls(BackendContext(spec, library, job.seed, job.settings, Path(job.path).parent.parent))
         _WORKER_CACHE.clear()
-        _WORKER_CACHE[key] = (spec, backend, document_checks(spec, cls.exact_phrasings))
+        _WORKER_CACHE[key] = (spec, backend, document_checks(spec, cls.exact_phrasings, cls.writes_world))
     return _WORKER_CACHE[key]
 
 

@@ -80,15 +80,14 @@ def test_placements_and_levels_are_exact():
 
 
 def test_a_fact_whose_wordings_cannot_spread_is_an_error_naming_how_many_are_needed(tmp_path):
-    spec_path = write_spec(tmp_path, "  facts_per_document: [1, 2]\n", "  facts_per_document: [1, 2]\n  max_form_share: 0.05\n")
+    spec_path = write_spec(tmp_path, "  max_form_share: 0.2", "  max_form_share: 0.05")
     spec = load_spec(spec_path, GENRES, TOPICS)
     top = max(form_shares(spec, spec.fact("spring-water")).values())
     assert top > 0.05
     with pytest.raises(SpecError, match=r"spring-water.*its paraphrased mentions need at least 6 equally likely "
                                         r"wordings \(they have 4"):
         check_form_shares(spec)
-    relaxed = load_spec(write_spec(tmp_path, "  facts_per_document: [1, 2]\n",
-                                   "  facts_per_document: [1, 2]\n  max_form_share: 0.9\n"), GENRES, TOPICS)
+    relaxed = load_spec(write_spec(tmp_path, "  max_form_share: 0.2", "  max_form_share: 0.9"), GENRES, TOPICS)
     check_form_shares(relaxed)
 
 

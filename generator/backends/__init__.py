@@ -55,6 +55,9 @@ class Backend:
     unit_size: ClassVar[int] = 500
     # Reads the user's own documents (--source).
     takes_source: ClassVar[bool] = False
+    # Writes documents about the spec's universe: each fact document must name what its fact is about,
+    # be dated after the events, and background documents must not name the universe (checks.Realism).
+    writes_world: ClassVar[bool] = False
 
     def __init__(self, context: BackendContext):
         self.context = context

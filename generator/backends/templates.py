@@ -106,6 +106,7 @@ class WorldView:
 
 class TemplatesBackend(Backend):
     name = "templates"
+    writes_world = True
     template_patterns = ("genres/*.j2", "pools/*.yaml", "world.yaml")
 
     @cached_property
@@ -257,7 +258,7 @@ class TemplatesBackend(Backend):
             window = "".join(out)[-NAMING_WINDOW:]
             if not (self._names_subject(passage.span.fact, passage.text)
                     or self._names_subject(passage.span.fact, window)):
-                lead = material.naming_lead() + " "
+                lead = material.naming_lead(rng.choice(self.world.subject_names(passage.span.fact))) + " "
             piece = lead + passage.text + "\n\n"
             s = passage.span
             spans.append(Span(s.fact, length + len(lead) + s.start, length + len(lead) + s.end, s.explicitness,
