@@ -91,7 +91,8 @@ AUXILIARIES = ("do", "does", "did", "can", "could", "will", "would", "should", "
                "Will", "Would", "Should", "Could", "Let")
 # (name, pattern): what a careful reader marks as a grammar slip or a seam between pieces of text.
 SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
-    ("doubled_word", re.compile(r"(?<![\w-])(?!(?:had|that|is|do|very|no|bye|ha|so)\b)(\w+)\s+\1\b", re.I)),
+    # Within a line: a heading and the paragraph under it may end and start with one word.
+    ("doubled_word", re.compile(r"(?<![\w-])(?!(?:had|that|is|do|very|no|bye|ha|so)\b)(\w+)[ \t]+\1\b", re.I)),
     # A line whose newline a template lost: "Data cleaningStudents will...", "done.The next".
     ("run_together", re.compile(r"[a-z]{2,}(?:The|We|This|They|There|You|Our|For|When|After|Before|"
                                 r"Students|Members|Please|Posted|Reply|Minutes)\b|[a-z]{2}[.!?][A-Z][a-z]")),

@@ -151,6 +151,13 @@ class Material:
         self._taken = {"report": 0, "personal": 0}
         return True
 
+    def _world_answer(self) -> str:
+        if not self.world_units:
+            return ""
+        unit = self.world_units.pop(0)
+        self.used.append(unit.id)
+        return unit.text if unit.voice == "personal" else self.personal_lead() + " " + self.lower_first(unit.text)
+
     def personal_lead(self) -> str:
         return self.vary(self.rng.choice(self.lines["personal_leads"]))
 
@@ -164,12 +171,13 @@ class Material:
     def exchange(self) -> Exchange | None:
         """A question with its answers; None once the document's material is spent."""
         if self.about_world and self.world_units:
+            # Answers about the universe come from its own units only, never from the industry topic.
             question = self.vary(self.rng.choice(self.lines["questions"]))
-            answers = [self.para("personal")]
+            answers = [self._world_answer()]
             if self.world_units and self.rng.random() < 0.5:
-                answers.append(self.para("personal"))
+                answers.append(self._world_answer())
             answers.append(self.vary(self.rng.choice(self.lines["answers"])))
-            return Exchange(question, tuple(answers))
+            return Exchange(question, tuple(a for a in answers if a))
         if not self._exchanges:
             return None
         unit = self.topic.exchanges[self._exchanges.pop()]

@@ -108,7 +108,9 @@ def tidy(text: str) -> str:
 
 def tidy_inline(text: str) -> str:
     """Like tidy, but keeps outer spaces (a template may glue `vary("... that ") ~ mention`) and drops the
-    space an empty alternative leaves before punctuation ("patience {on this|}." -> "patience.")."""
+    space an empty alternative leaves before punctuation ("patience {on this|}." -> "patience."); "a"
+    before a name that a variable filled in and that starts with a vowel becomes "an" ("a {city} bus")."""
+    text = _A_BEFORE_NAME.sub(lambda m: m.group(1) + "n ", text)
     if "  " in text:
         text = DOUBLED_SPACE.sub(" ", text)
     if " ." in text or " ," in text or " ;" in text or " :" in text or " !" in text or " ?" in text:
@@ -116,6 +118,7 @@ def tidy_inline(text: str) -> str:
     return text
 
 
+_A_BEFORE_NAME = re.compile(r"\b([Aa]) (?=(?:A|E(?!u)|I|O(?!ne\b|nce\b))[a-z])")
 DOUBLED_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")  # what an empty alternative leaves
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<=\w) +(?=[.,;:!?](?:\s|$))")
 

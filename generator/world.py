@@ -44,6 +44,7 @@ into just more most much must never none once only other over same should since 
 their them then there these they this those through under until upon very were what when where which
 while whom whose will with within without would your said says also many made make makes
 """.split())
+FUNCTION_WORDS = frozenset("the a an and of in on at for to by with from as its".split())
 SENTENCE_END = re.compile(r'(?<![A-Z])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<=[.!?])["\']?\s+(?=["\']?[A-Z])')
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
@@ -123,7 +124,8 @@ class World:
         words = {w for n in self.names for w in WORD.findall(n)}
         for sentence in sentences_of(self.spec.universe.context):
             words.update(w for w in WORD.findall(sentence)[1:] if w[:1].isupper())
-        return frozenset(words)
+        # Function words a name may start with ("The Meridian Ledger") start ordinary sentences too.
+        return frozenset(w for w in words if w.lower() not in FUNCTION_WORDS)
 
     def names_in(self, text: str) -> frozenset[str]:
         return frozenset(n for n in self.names if n in text)
