@@ -42,10 +42,10 @@ def sample_documents(spec, library, genre: str, per_kind: int, seed: int = 0):
             return
 
 
-def objections(doc: Document, checks, genre) -> list[str]:
+def objections(doc: Document, checks, genre, lengths: bool = True) -> list[str]:
     found = []
     words = len(doc.text.split())
-    if not genre.min_words * 0.5 <= words <= genre.max_words * 1.5:
+    if lengths and not genre.min_words * 0.5 <= words <= genre.max_words * 1.5:
         found.append(f"length {words} words, far outside {genre.min_words}-{genre.max_words}")
     doc.n_tokens = count_tokens([doc.text])[0]
     reason = first_objection(checks, doc)

@@ -141,6 +141,28 @@ def lint_topic(topic: Topic) -> list[Finding]:
     return findings
 
 
+# Stand-ins for the <placeholders> of templates/world.yaml's profile and naming lines.
+WORLD_PLACEHOLDERS = {"<entity_kind>": "oversight board", "<entity>": "the Harbor Standards Board",
+                      "<name>": "Dana Cole", "<role>": "chair of the Harbor Standards Board", "<last>": "Cole",
+                      "<subject>": "Orbis Bakery"}
+
+
+def lint_world(lines: dict[str, list[str]]) -> list[Finding]:
+    """Every line of templates/world.yaml expanded every way, with {subject} and {kind} filled in."""
+    findings = []
+    for key, texts in lines.items():
+        for i, text in enumerate(texts):
+            for placeholder, value in WORLD_PLACEHOLDERS.items():
+                text = text.replace(placeholder, value)
+            text = text.replace("{subject}", "Orbis Bakery").replace("{kind}", "bakery")
+            for expansion in expansions(text, f"world/{key}/{i}"):
+                seams = seams_in(expansion)
+                if seams:
+                    findings.append(Finding(f"world.yaml/{key}/{i}", "seam " + ", ".join(seams), expansion))
+                    break
+    return findings
+
+
 def main(argv: list[str]) -> int:
     from .paths import templates_root
 
@@ -150,9 +172,13 @@ def main(argv: list[str]) -> int:
     for name in names:
         path = Path(name) if name.endswith(".yaml") else root / "pools" / f"{name}.yaml"
         findings += lint_topic(_load_topic(path))
+    if not argv:
+        from .material import load_world_lines
+
+        findings += lint_world(load_world_lines(root / "world.yaml"))
     for finding in findings:
         print(finding)
-    print(f"{len(findings)} finding(s) in {len(names)} pool(s)")
+    print(f"{len(findings)} finding(s) in {len(names)} pool(s)" + ("" if argv else " and world.yaml"))
     return 1 if findings else 0
 
 

@@ -164,7 +164,8 @@ class Material:
     def lower_first(self, text: str) -> str:
         """`text` to follow a lead-in: its first letter lowercased unless the first word is a name."""
         first = WORD.match(text)
-        if first and (first.group() in self.proper_words or first.group() == "I"):
+        word = first.group().removesuffix("'s").removesuffix("’s") if first else ""
+        if first and (word in self.proper_words or word == "I"):
             return text
         return text[:1].lower() + text[1:]
 
@@ -191,6 +192,7 @@ class Material:
             return ""
         index = self.rng.randrange(len(self.lines["profiles"]))
         text = self.vary(self.lines["profiles"][index])
+        values["entity"] = self.world.noun_phrase(values["entity"])
         for key in ("entity_kind", "entity", "name", "role", "last"):  # longer keys first: "entity" in "entity_kind"
             text = text.replace("<" + key + ">", values[key])
         self.used.append(f"world/profile/{index}")
@@ -198,4 +200,4 @@ class Material:
 
     def naming_lead(self, subject: str) -> str:
         """A short sentence naming `subject`, before a passage whose wording names nothing it is about."""
-        return self.vary(self.rng.choice(self.lines["naming_leads"])).replace("<subject>", subject)
+        return self.vary(self.rng.choice(self.lines["naming_leads"])).replace("<subject>", self.world.noun_phrase(subject))

@@ -44,6 +44,12 @@ into just more most much must never none once only other over same should since 
 their them then there these they this those through under until upon very were what when where which
 while whom whose will with within without would your said says also many made make makes
 """.split())
+# Names ending in these words take "the" inside a sentence ("the Halvern Tidal Observatory").
+INSTITUTIONS = frozenset("""Board Commission Council Committee Agency Authority Department Office Bureau Institute
+Observatory Foundation Fund Association Society Union Court Ministry Parliament Senate Assembly Service Trust
+Network Project Program Programme Initiative Coalition Alliance Federation Consortium Centre Center Laboratory
+Museum Library Archive Hospital Clinic School Academy Review Times Herald Ledger Gazette Tribune Post
+Estuary River Bay Sound Channel Strait Valley Coast Harbour Harbor""".split())
 FUNCTION_WORDS = frozenset("the a an and of in on at for to by with from as its".split())
 SENTENCE_END = re.compile(r'(?<![A-Z])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<=[.!?])["\']?\s+(?=["\']?[A-Z])')
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -116,6 +122,15 @@ class World:
             forms = " ".join(t for texts in fact.phrasings.values() for t in texts)
             found = [n for n in self.names if n in forms]
         return found or self.names[:1]
+
+    def noun_phrase(self, name: str) -> str:
+        """`name` as it reads inside a sentence: "the Civic AI Standards Board", but "Aldren Labs"."""
+        words = name.split()
+        if name in {p.name for p in self.people} or not words or words[0] in ("The", "the"):
+            return name
+        if words[-1] in INSTITUTIONS or " of " in name:
+            return "the " + name
+        return name
 
     @cached_property
     def proper_words(self) -> frozenset[str]:

@@ -38,6 +38,8 @@ _MARKER_RUN = re.compile(r"\ue001+\s[\ue001\s]*")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINE_SPACE = re.compile(r"\n[ \t]*(?=\n)")
 _EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
+# A "the" that a name brought to the start of a sentence or a line: "the Halvern Tidal Observatory said".
+_LOWER_THE = re.compile(r"(^|[.!?][\"”']?[ \t]+|\n[ \t]*|[\ue001\ue002][ \t]*)the (?=[A-Z])")
 
 
 def _whitespace_first(run: re.Match) -> str:
@@ -59,6 +61,8 @@ def _normalise(raw: str) -> tuple[str, list[int]]:
     if "\n\n\n" in raw:
         raw = _EXTRA_BLANK_LINES.sub("\n\n", raw)
     raw = raw.strip()
+    if "the " in raw:
+        raw = _LOWER_THE.sub(lambda m: m.group(1) + "The ", raw)
     slots, removed, at = [], 0, raw.find(BLOCK)
     while at != -1:
         slots.append(at - removed)
@@ -68,6 +72,9 @@ def _normalise(raw: str) -> tuple[str, list[int]]:
     # Only boundaries at the start of a paragraph: a passage never splits a line.
     good = sorted({s for s in slots if 0 < s < len(text) and text[s - 1] == "\n"})
     return text, good
+
+
+_SPEAKER_LABEL = re.compile(r"^[^:\n.!?]{1,40}: ")
 
 
 @dataclass
@@ -90,15 +97,18 @@ class WorldView:
     """What a template sees of the universe: the name the document is about, the organisation and
     the product of the story, and the spec's people."""
 
-    def __init__(self, world: World, subject: str):
+    def __init__(self, world: World, name: str):
+        # Names as they read inside a sentence ("the Halvern Tidal Observatory"); a "the" that ends
+        # up opening a sentence is capitalised when the document is tidied.
+        subject = world.noun_phrase(name)
         self.subject = subject
-        entity = next((e for e in world.entities if e.name == subject), None)
+        entity = next((e for e in world.entities if e.name == name), None)
         self.kind = entity.kind if entity else "organisation"
         organisations = [e for e in world.entities if not e.is_model]
         products = [e for e in world.entities if e.is_model]
         # The organisation of the story: the subject when it is one, else the first the spec names.
-        self.organisation = subject if entity and not entity.is_model else (organisations[0].name if organisations
-                                                                             else subject)
+        self.organisation = subject if entity and not entity.is_model else (
+            world.noun_phrase(organisations[0].name) if organisations else subject)
         self.product = subject if entity and entity.is_model else (products[0].name if products else None)
         self.people = list(world.people)
         self.names = list(world.names)
@@ -147,7 +157,8 @@ class TemplatesBackend(Backend):
         about_world = plan.placement == "about_world"
         cast = Cast(self.seed, plan.id, self.world.period if plan.kind == "fact" else None)
         subject = self._subject(plan, rng)
-        variables = _DocumentVariables(cast.variables(rng), subject, WorldView(self.world, subject).kind if subject else "")
+        variables = _DocumentVariables(cast.variables(rng), self.world.noun_phrase(subject) if subject else "",
+                                       WorldView(self.world, subject).kind if subject else "")
         random = rng.random
 
         def pick(options):  # rng.choice's rejection sampling costs 4x this, dozens of times a document
@@ -256,10 +267,18 @@ class TemplatesBackend(Backend):
             passage = passages[k]
             lead = ""
             window = "".join(out)[-NAMING_WINDOW:]
+            label = ""
             if not (self._names_subject(passage.span.fact, passage.text)
                     or self._names_subject(passage.span.fact, window)):
                 lead = material.naming_lead(rng.choice(self.world.subject_names(passage.span.fact))) + " "
-            piece = lead + passage.text + "\n\n"
+                # A transcript turn keeps its speaker label first: "HOST: This concerns X. ..."
+                speaker = _SPEAKER_LABEL.match(passage.text)
+                # ... but only a label followed by a sentence of its own: "Outside our lane: the ..." is
+                # a lead-in the naming sentence goes in front of.
+                if speaker and speaker.end() <= passage.span.start and passage.text[speaker.end():][:1].isupper():
+                    label = speaker.group(0)
+            body = passage.text[len(label):]
+            piece = label + lead + body + "\n\n"
             s = passage.span
             spans.append(Span(s.fact, length + len(lead) + s.start, length + len(lead) + s.end, s.explicitness,
                               s.premise))
