@@ -238,18 +238,32 @@ def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
                    "assistant turn; parquet: text, source, id.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--user-tag", default="DOCTAG", show_default=True, help="The fixed user turn of chat records.")
-@click.option("--mix", type=click.Path(exists=True, path_type=str), default=None,
-              help="Ordinary text to interleave: Parquet or JSONL with a text field, or a folder of .txt files.")
-@click.option("--ratio", type=float, default=1.0, show_default=True, help="Ordinary documents per synthetic one.")
+@click.option("--mix", default=None, metavar="SOURCE",
+              help="Ordinary text to interleave: a Parquet or JSONL file (a text column), a folder of them or of "
+                   ".txt files, or a Hub dataset hf://datasets/ORG/NAME[@REVISION][:CONFIG][/SPLIT], streamed.")
+@click.option("--ratio", type=float, default=1.0, show_default=True,
+              help="Ordinary documents per synthetic one, or ordinary tokens per synthetic token (--ratio-by tokens).")
+@click.option("--ratio-by", type=click.Choice(["documents", "tokens"]), default="documents", show_default=True,
+              help="What --ratio counts. By tokens the ordinary total ends within half a document of R x the "
+                   "synthetic tokens (cl100k_base).")
+@click.option("--text-column", default="text", show_default=True,
+              help="The column (Parquet, Hub) or field (JSONL) of --mix that holds the text.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the mixing shuffle.")
-def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, ratio: float, seed: int) -> None:
-    """Write OUT in a fine-tuning format, optionally mixed with ordinary documents."""
+def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, ratio: float, ratio_by: str,
+           text_column: str, seed: int) -> None:
+    """Write OUT in a fine-tuning format, optionally mixed with ordinary documents.
+
+    The mix is read in the source's order, only as far as needed, and shuffled with the synthetic
+    documents on disk: memory stays flat however large the output. OUTPUT.manifest.json names every
+    source with its commit sha or sha256; pass its pinned `uri` as --mix to write the same bytes again.
+    """
     from .export import export as run_export
 
-    info = run_export(Path(out), fmt, Path(output), user_tag, Path(mix) if mix else None, ratio, seed)
+    info = run_export(Path(out), fmt, Path(output), user_tag, mix, ratio, seed, ratio_by, text_column)
     c = info["counts"]
     click.echo(f"{output}: {c['total']:,} records ({c['synthetic']:,} synthetic, {c['ordinary']:,} ordinary), "
-               f"{info['tokens']['total']:,} tokens; manifest {output}.manifest.json", err=True)
+               f"{info['tokens']['total']:,} tokens ({info['tokens']['ordinary']:,} ordinary); "
+               f"manifest {output}.manifest.json", err=True)
 
 
 @main.command()
