@@ -83,11 +83,14 @@ def model_options(fn):
 
 
 def backend_options(fn):
-    """--backend and --source, then the model options."""
+    """--backend, --source and --text-column, then the model options."""
     fn = model_options(fn)
-    fn = click.option("--source", type=click.Path(exists=True, path_type=str), default=None,
+    fn = click.option("--text-column", default="text", show_default=True,
+                      help="The column (Parquet, Hub) or field (JSONL) of --source that holds the text.")(fn)
+    fn = click.option("--source", default=None, metavar="SOURCE",
                       help="Real documents to splice facts into (splice backend): Parquet or JSONL with a text "
-                           "field, or a folder of .txt/.md/.rst files.")(fn)
+                           "field, a folder of .txt/.md/.rst files, or a Hub dataset "
+                           "hf://datasets/ORG/NAME[@REVISION][:CONFIG][/SPLIT] (streamed; pinned to its commit).")(fn)
     return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
                         help="How documents are written: offline templates (default), spliced into your own "
                              "texts (--source), or a language model (anthropic, anthropic-batch: half price, "
@@ -97,7 +100,7 @@ def backend_options(fn):
 def _settings(backend: str, kwargs: dict) -> BackendSettings:
     """Pop the backend options out of a command's kwargs."""
     llm = LLMOptions(**{n: kwargs.pop(n) for n in LLM_OPTION_NAMES})
-    return BackendSettings(backend, kwargs.pop("source", None), llm)
+    return BackendSettings(backend, kwargs.pop("source", None), llm, source_column=kwargs.pop("text_column"))
 
 
 @main.command()

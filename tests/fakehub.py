@@ -234,6 +234,9 @@ class FakeHubServer:
         self.minimal = minimal
         self.commit_calls = 0  # authenticated POST .../commit/... requests, answered or refused
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, no query string
+        # Body bytes sent per file path ("ORG/NAME/path"), ranged or whole: shows how much of a file a
+        # streaming reader actually fetched.
+        self.bytes_served: dict[str, int] = {}
         self._lock = threading.RLock()
         self._repos: dict[tuple[str, str], FakeRepo] = {}
         self._counter = 0
@@ -873,4 +876,8 @@ class _Handler(BaseHTTPRequestHandler):
                                headers={"Content-Range": f"bytes */{total}"})
             status, body = 206, data[start:end + 1]
             headers["Content-Range"] = f"bytes {start}-{end}/{total}"
+        if not head_only:
+            with hub._lock:
+                key = f"{repo_id}/{path}"
+                hub.bytes_served[key] = hub.bytes_served.get(key, 0) + len(body)
         self._send(status, body, content_type, headers, head_only)
