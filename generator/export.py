@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shutil
+from contextlib import closing
 from pathlib import Path
 from typing import Iterator
 
@@ -161,8 +162,9 @@ def _write_mixed(writer: RecordWriter, out: Path, target: Path, ref, pin: str, r
     try:
         for doc_id, text, _ in synthetic_records(out):
             shuffle.add("synthetic", doc_id, text)
-        for record, _ in take_ordinary(read_source(ref, pin), ratio_by, wanted, tally, ref.given):
-            shuffle.add("ordinary", record.id, record.text)
+        with closing(read_source(ref, pin)) as records:
+            for record, _ in take_ordinary(records, ratio_by, wanted, tally, ref.given):
+                shuffle.add("ordinary", record.id, record.text)
         for stream, record_id, text in shuffle:
             writer.write(stream, record_id, text)
     finally:

@@ -11,9 +11,6 @@ from typing import Iterator
 
 from .errors import SourceError
 
-BATCH_ROWS = 256
-
-
 def _endpoint() -> str:
     from huggingface_hub import constants
 
@@ -55,26 +52,36 @@ def hub_rows(given: str, repo: str, config: str | None, split: str, sha: str, te
         has_genre = genre_column in columns and genre_column != text_column
         keep = [text_column] + ([genre_column] if has_genre else [])
         dataset = dataset.select_columns(keep)
+    # Row by row: datasets still reads a Parquet record batch at a time underneath, but a batch of
+    # rows asked for here could reach into the next file just to fill itself.
+    rows = iter(dataset)
+    try:
+        yield from _rows_of(rows, given, text_column, genre_column)
+    finally:
+        # A reader that stops early closes the Parquet reader now, not at interpreter exit (where
+        # datasets' clean-up finds pyarrow already gone and prints a traceback).
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+
+
+def _rows_of(rows, given: str, text_column: str, genre_column: str) -> Iterator[tuple[str, str | None]]:
     row = 0
-    batches = dataset.iter(batch_size=BATCH_ROWS)
     while True:
         try:
-            batch = next(batches)
+            example = next(rows)
         except StopIteration:
             return
         except (ValueError, OSError, ConnectionError) as exc:
             raise SourceError(f"{given}: reading row {row} failed: {_first_line(exc)}") from None
-        if text_column not in batch:
-            raise SourceError(f"{given}: no column {text_column!r} (columns: {', '.join(batch)}); "
+        if text_column not in example:
+            raise SourceError(f"{given}: no column {text_column!r} (columns: {', '.join(example)}); "
                               "choose one with --text-column")
-        texts = batch[text_column]
-        genres = batch.get(genre_column) or [None] * len(texts)
-        for text, genre in zip(texts, genres):
-            if text is not None and not isinstance(text, str):
-                raise SourceError(f"{given}: column {text_column!r} holds {type(text).__name__} values, "
-                                  "not text")
-            yield text or "", genre if isinstance(genre, str) and genre else None
-            row += 1
+        text, genre = example[text_column], example.get(genre_column)
+        if text is not None and not isinstance(text, str):
+            raise SourceError(f"{given}: column {text_column!r} holds {type(text).__name__} values, not text")
+        yield text or "", genre if isinstance(genre, str) and genre else None
+        row += 1
 
 
 def _open(given: str, repo: str, config: str | None, split: str, sha: str):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -122,14 +123,15 @@ def describe(ref: SourceRef, pin: str) -> dict:
 
 
 def read_source(ref: SourceRef, pin: str) -> Iterator[SourceRecord]:
-    """Every record of the pinned source, in its order (empty texts included: callers decide)."""
+    """Every record of the pinned source, in its order (empty texts included: callers decide). Close it
+    (contextlib.closing) when stopping early, so a remote reader lets go of its connections at once."""
     if ref.on_hub:
         from .hub_sources import hub_rows
 
         prefix = ref.pinned_uri(pin)
-        rows = hub_rows(ref.given, ref.repo, ref.config, ref.split, pin, ref.text_column, GENRE_COLUMN)
-        for row, (text, genre) in enumerate(rows):
-            yield SourceRecord(f"{prefix}#{row}", text, genre)
+        with closing(hub_rows(ref.given, ref.repo, ref.config, ref.split, pin, ref.text_column, GENRE_COLUMN)) as rows:
+            for row, (text, genre) in enumerate(rows):
+                yield SourceRecord(f"{prefix}#{row}", text, genre)
     elif ref.path.is_dir():
         yield from _folder_records(ref.path, ref.text_column)
     else:

@@ -42,3 +42,14 @@ def parquet_bytes(docs: list[tuple[str, str]], row_group_size: int = 32, text_co
     table = pa.table({"origin": [o for o, _ in docs], text_column: [t for _, t in docs], **extra})
     pq.write_table(table, sink, row_group_size=row_group_size)
     return sink.getvalue().to_pybytes()
+
+
+def without_passage(text: str, span: dict, carrier: str) -> tuple[str, str]:
+    """(text with the spliced paragraph around `span` cut out, that paragraph). The carrier's own
+    paragraph break decides what a paragraph is: a blank line if it has any, else a line break."""
+    import re
+
+    brk = "\n\n" if re.search(r"\n[ \t]*\n(?=\S)", carrier) else "\n"
+    start = text.rfind(brk, 0, span["start"]) + len(brk)
+    end = text.find(brk, span["end"]) + len(brk)
+    return text[:start] + text[end:], text[start:end]

@@ -10,6 +10,7 @@ carrier (for a Hub source, `<pinned uri>#<row>`, which carries the commit sha).
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from dataclasses import dataclass, replace
 
 from .. import variation
@@ -33,10 +34,19 @@ FRAMES = (
     "Some readers will already know that {m}.",
 )
 FENCE = re.compile(r"^(```|~~~)", re.M)
+BLANK_LINE = re.compile(r"\n[ \t]*\n(?=\S)")
+# Without blank lines, a paragraph is a line: a new one may start after a line that ends a sentence.
+LINE_AFTER_SENTENCE = re.compile(r"(?<=[.!?:;\"'\u201d\u2019)\]])[ \t]*\n(?=\S)")
 
 
-def boundaries(text: str) -> list[int]:
-    """Offsets where a new paragraph may start: after a blank line, outside code, before unindented prose."""
+def paragraphs(text: str) -> tuple[list[int], str]:
+    """Offsets where a new paragraph may start, and the text's own paragraph break.
+
+    Texts with blank lines (most edited prose) break paragraphs with a blank line: a passage may
+    go after one, outside code and not after an RST `::`. Texts without any (web text extracted
+    one paragraph a line) break them with a line break: a passage may go at the start of a line
+    whose previous line ends a sentence, outside code.
+    """
     fenced = []
     opened = None
     for match in FENCE.finditer(text):
@@ -47,18 +57,23 @@ def boundaries(text: str) -> list[int]:
             opened = None
     if opened is not None:
         fenced.append((opened, len(text)))
+    blank = BLANK_LINE.search(text) is not None
     out = []
-    for match in re.finditer(r"\n[ \t]*\n(?=\S)", text):
+    for match in (BLANK_LINE if blank else LINE_AFTER_SENTENCE).finditer(text):
         at = match.end()
         if any(lo <= at <= hi for lo, hi in fenced):
             continue
-        # The paragraph before (rfind, not a split of the whole prefix: long texts have many boundaries).
-        cut = text.rfind("\n\n", 0, match.start())
-        prev_para = text[cut + 2 if cut >= 0 else 0:match.start()]
-        if prev_para.rstrip().endswith("::"):  # an RST literal block follows
-            continue
+        if blank:
+            # The paragraph before (rfind, not a split of the whole prefix: long texts have many boundaries).
+            cut = text.rfind("\n\n", 0, match.start())
+            if text[cut + 2 if cut >= 0 else 0:match.start()].rstrip().endswith("::"):  # an RST literal block follows
+                continue
         out.append(at)
-    return out
+    return out, "\n\n" if blank else "\n"
+
+
+def boundaries(text: str) -> list[int]:
+    return paragraphs(text)[0]
 
 
 @dataclass(frozen=True)
@@ -112,7 +127,8 @@ class SpliceBackend(Backend):
         if not CarrierIndex.complete(self.folder):
             windows = {g.id: (g.min_words, g.max_words) for g in self.library.genres.values()}
             needs = [self.need(plan, self.passage(plan)) for plan in plans if plan.added is None]
-            summary = assign(read_source(self.ref, self.pin_value), needs, windows, boundaries, self.folder)
+            with closing(read_source(self.ref, self.pin_value)) as records:
+                summary = assign(records, needs, windows, paragraphs, self.folder)
             t = summary["tiers"]
             self.context.log(f"splice: {summary['rows_read']:,} source documents read; carriers by genre label "
                              f"{t['genre']:,}, by length window {t['length']:,}, other {t['any']:,}, none {t['none']:,}")
@@ -135,7 +151,7 @@ class SpliceBackend(Backend):
         if passage is None:
             return Need(plan.index, plan.genre)
         lo, hi = plan.depth_range
-        return Need(plan.index, plan.genre, passage.lead, len(passage.text) + 2, lo, hi)
+        return Need(plan.index, plan.genre, passage.lead, len(passage.text), lo, hi)
 
     def write(self, plans):
         if self.index is None:  # a worker process: the main process built the index before any unit
@@ -156,14 +172,15 @@ class SpliceBackend(Backend):
             return Document(id=plan.id, text=text, kind=plan.kind, genre=genre, topic="source", facts=[], spans=[],
                             title=title, extra=extra)
         passage = self.passage(plan)
-        at = self.need(plan, passage).insertion(len(text), boundaries(text), plan.depth_target)
+        bounds, brk = paragraphs(text)
+        at = self.need(plan, passage).insertion(len(text), bounds, len(brk), plan.depth_target)
         if at is None:  # cannot happen for a carrier the index chose; kept as a guard
             return Rejection(plan.id, "depth_unreachable", f"no paragraph boundary within {plan.depth_range}")
         start = at + passage.lead
         span = Span(passage.fact, start, start + len(passage.mention), passage.explicitness, passage.premise)
-        return Document(id=plan.id, text=text[:at] + passage.text + "\n\n" + text[at:], kind=plan.kind, genre=genre,
+        return Document(id=plan.id, text=text[:at] + passage.text + brk + text[at:], kind=plan.kind, genre=genre,
                         topic="source", facts=[passage.fact], spans=[span], title=title,
-                        extra={**extra, "inserted_at": at, "inserted_length": len(passage.text) + 2})
+                        extra={**extra, "inserted_at": at, "inserted_length": len(passage.text) + len(brk)})
 
     def backend_manifest(self) -> dict:
         options = {**describe(self.ref, self.pin_value)}

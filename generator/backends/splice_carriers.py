@@ -47,16 +47,17 @@ class Need:
     index: int
     genre: str
     lead: int | None = None  # fact plans: characters of the passage before the mention
-    piece: int | None = None  # fact plans: characters inserted (the passage and its paragraph break)
+    passage: int | None = None  # fact plans: characters of the passage (its paragraph break comes on top)
     lo: float = 0.0
     hi: float = 1.0
 
-    def insertion(self, length: int, bounds, target: float | None = None) -> int | None:
-        """The boundary to insert at in a text of `length` characters with paragraph `bounds`: inside the
-        depth range, nearest `target` (or any, without one); None if none is. Background: 0."""
+    def insertion(self, length: int, bounds, brk: int, target: float | None = None) -> int | None:
+        """The boundary to insert at in a text of `length` characters with paragraph starts `bounds` and
+        paragraph breaks of `brk` characters: inside the depth range, nearest `target` (or any, without
+        one); None if none is. A background plan inserts nothing: 0."""
         if self.lead is None:
             return 0
-        total = length + self.piece
+        total = length + self.passage + brk
         # Candidates by arithmetic, then the exact test the checks apply (depth = start / len(text)).
         first = bisect.bisect_left(bounds, int(self.lo * total) - self.lead - 1)
         best = None
@@ -80,9 +81,10 @@ class Carrier:
     words: int
     genre: str | None
     bounds: array
+    brk: int  # characters of the text's own paragraph break
 
     def serves(self, need: Need) -> bool:
-        return need.insertion(self.length, self.bounds) is not None
+        return need.insertion(self.length, self.bounds, self.brk) is not None
 
 
 def _schema():
@@ -137,7 +139,7 @@ class _Rows:
 
 
 def assign(records: Iterable[SourceRecord], needs: list[Need], windows: dict[str, tuple[int, int]],
-           boundaries: Callable[[str], list[int]], folder: Path) -> dict:
+           paragraphs: Callable[[str], tuple[list[int], str]], folder: Path) -> dict:
     """Choose a carrier for every need and store them in `folder`; return the summary (tiers, rows read)."""
     import pyarrow as pa
 
@@ -160,8 +162,8 @@ def assign(records: Iterable[SourceRecord], needs: list[Need], windows: dict[str
         if not record.text.strip():
             skipped_empty += 1
         else:
-            carrier = Carrier(len(record.text), len(record.text.split()), record.genre,
-                              array("l", boundaries(record.text)))
+            bounds, brk = paragraphs(record.text)
+            carrier = Carrier(len(record.text), len(record.text.split()), record.genre, array("l", bounds), len(brk))
             need, tier = _best_need(carrier, waiting, windows)
             if need is not None:
                 waiting[need.genre].remove(need)

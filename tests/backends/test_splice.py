@@ -5,9 +5,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT, TINY
+from realtext import without_passage
 
 from generator.backends import BackendSettings
-from generator.backends.splice import boundaries
+from generator.backends.splice import FRAMES, boundaries, paragraphs
 from generator.backends.splice_carriers import CarrierIndex, Need, assign
 from generator.build import BuildError, build
 from generator.library import TemplateLibrary
@@ -46,10 +47,9 @@ def test_spliced_documents_keep_the_source_and_honour_depth(package_docs, tmp_pa
             continue
         (span,) = row["spans"]
         assert lo <= row["depth"] <= hi
-        start = row["text"].rfind("\n\n", 0, span["start"]) + 2
-        end = row["text"].find("\n\n", span["end"]) + 2
-        assert row["text"][:start] + row["text"][end:] == source
-        assert row["text"][start:end].count("\n") == 2  # one paragraph of its own
+        rest, passage = without_passage(row["text"], span, source)
+        assert rest == source
+        assert passage.strip().count("\n") == 0  # one paragraph of its own
 
 
 def test_boundaries_skip_code_blocks():
@@ -59,6 +59,14 @@ def test_boundaries_skip_code_blocks():
     assert text.index("After code.") in spots
     assert text.index("    indented") not in spots
     assert text.index("End.") in spots
+
+
+def test_text_without_blank_lines_breaks_paragraphs_at_lines_that_end_a_sentence():
+    text = "Title line\nFirst sentence here.\nA wrapped line that goes\non and on.\n```\ncode.\nmore\n```\nLast one."
+    bounds, brk = paragraphs(text)
+    assert brk == "\n"
+    assert bounds == [text.index("A wrapped")]  # not mid-sentence, not inside the code block
+    assert paragraphs("One.\n\nTwo.\nThree.")[1] == "\n\n"
 
 
 def test_splice_needs_a_source(tmp_path):
@@ -78,7 +86,7 @@ WINDOWS = {"forum_thread": (300, 800), "academic_paper": (900, 2000)}
 
 
 def _fact(index, genre, lo=0.3, hi=0.7):
-    return Need(index, genre, lead=10, piece=60, lo=lo, hi=hi)
+    return Need(index, genre, lead=10, passage=58, lo=lo, hi=hi)
 
 
 def _assign(records, needs, tmp_path):
@@ -89,7 +97,7 @@ def _assign(records, needs, tmp_path):
             consumed.append(record.id)
             yield record
 
-    summary = assign(stream(), needs, WINDOWS, boundaries, tmp_path / "splice")
+    summary = assign(stream(), needs, WINDOWS, paragraphs, tmp_path / "splice")
     return summary, consumed, CarrierIndex(tmp_path / "splice")
 
 
@@ -127,11 +135,11 @@ def test_an_insertion_point_is_inside_the_depth_range_exactly():
     text = _text(1000, 20)
     for lo, hi in ((0.2, 0.8), (0.45, 0.5), (0.0, 0.05)):
         need = _fact(0, "forum_thread", lo, hi)
-        at = need.insertion(len(text), boundaries(text), (lo + hi) / 2)
+        at = need.insertion(len(text), boundaries(text), 2, (lo + hi) / 2)
         if at is None:
             assert not any(lo <= (b + 10) / (len(text) + 60) <= hi for b in boundaries(text))
             continue
-        assert lo <= (at + need.lead) / (len(text) + need.piece) <= hi
+        assert lo <= (at + need.lead) / (len(text) + need.passage + 2) <= hi
 
 
 # ---------------------------------------------------------------- builds from real text
@@ -186,9 +194,10 @@ def test_labelled_carriers_give_their_genre_and_every_carrier_is_intact(labelled
             continue
         (span,) = row["spans"]
         assert lo <= row["depth"] <= hi
-        start = row["text"].rfind("\n\n", 0, span["start"]) + 2
-        end = row["text"].find("\n\n", span["end"]) + 2
-        assert row["text"][:start] + row["text"][end:] == carrier["body"]
+        rest, passage = without_passage(row["text"], span, carrier["body"])
+        assert rest == carrier["body"]
+        mention = row["text"][span["start"]:span["end"]]
+        assert any(passage.strip() == frame.replace("{m}", mention) for frame in FRAMES), passage
 
 
 def test_carriers_do_not_depend_on_workers_or_restarts(labelled_source, tmp_path, monkeypatch):
