@@ -20,7 +20,7 @@ from typing import Iterator
 
 from .errors import ExportError
 from .mix import Tally, mix_target, take_ordinary
-from .sources import describe, parse_source, pin_source, read_source
+from .sources import describe, parse_source, pin_source, read_source, row_group_batches
 
 FORMATS = ("text-jsonl", "chat-jsonl", "parquet")
 PARQUET_ROWS = 1000
@@ -33,7 +33,7 @@ def synthetic_records(out: Path) -> Iterator[tuple[str, str, int]]:
     import pyarrow.parquet as pq
 
     for shard in sorted((Path(out) / "data").glob("train-*.parquet")):
-        for batch in pq.ParquetFile(shard).iter_batches(batch_size=PARQUET_ROWS, columns=["id", "text", "n_tokens"]):
+        for batch in row_group_batches(pq.ParquetFile(shard), ["id", "text", "n_tokens"], PARQUET_ROWS):
             yield from zip(batch.column("id").to_pylist(), batch.column("text").to_pylist(),
                            batch.column("n_tokens").to_pylist())
 
