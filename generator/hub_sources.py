@@ -7,9 +7,22 @@ saved login. Imported only when a source is on the Hub: `datasets` takes about a
 """
 from __future__ import annotations
 
+import importlib
 from typing import Iterator
 
 from .errors import SourceError
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """What a refused connection, a DNS failure or a timeout raises: huggingface_hub talks through httpx2
+    (2.x) or httpx, whose errors are not OSErrors; fsspec and pyarrow raise OSErrors."""
+    found: list[type[BaseException]] = [OSError]
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name).TransportError)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(found)
 
 def _endpoint() -> str:
     from huggingface_hub import constants
@@ -36,8 +49,8 @@ def resolve_revision(given: str, repo: str, revision: str | None) -> str:
         raise SourceError(f"{given}: HF_HUB_OFFLINE is set; a Hub source needs the Hub") from None
     except HfHubHTTPError as exc:
         raise SourceError(f"{given}: the Hub answered {_status(exc)}: {_first_line(exc)}") from None
-    except (OSError, ConnectionError) as exc:  # httpx's connect errors, DNS, refused connections
-        raise SourceError(f"{given}: cannot reach {_endpoint()} ({type(exc).__name__})") from None
+    except _transport_errors() as exc:
+        raise SourceError(f"{given}: cannot reach {_endpoint()} ({type(exc).__name__}: {_first_line(exc)})") from None
 
 
 def hub_rows(given: str, repo: str, config: str | None, split: str, sha: str, text_column: str,
@@ -72,7 +85,7 @@ def _rows_of(rows, given: str, text_column: str, genre_column: str) -> Iterator[
             example = next(rows)
         except StopIteration:
             return
-        except (ValueError, OSError, ConnectionError) as exc:
+        except (ValueError, *_transport_errors()) as exc:
             raise SourceError(f"{given}: reading row {row} failed: {_first_line(exc)}") from None
         if text_column not in example:
             raise SourceError(f"{given}: no column {text_column!r} (columns: {', '.join(example)}); "
@@ -96,7 +109,7 @@ def _open(given: str, repo: str, config: str | None, split: str, sha: str):
         # datasets' own words name what is available: "BuilderConfig 'x' not found. Available: [...]",
         # "Bad split: x. Available splits: [...]".
         raise SourceError(f"{given}: {_first_line(exc)}") from None
-    except (FileNotFoundError, ConnectionError, OSError) as exc:
+    except _transport_errors() as exc:
         raise SourceError(f"{given}: cannot read it from {_endpoint()}: {_first_line(exc)}") from None
 
 

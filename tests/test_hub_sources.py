@@ -108,6 +108,10 @@ def test_unknown_dataset_or_revision_is_one_line(hub, tiny_build, tmp_path):
     no_rev = sdfgen(hub, tmp_path, "export", tiny_build, "--format", "text-jsonl", "-o", out,
                     "--mix", f"hf://datasets/{REPO}@v9")
     _one_line_error(no_rev, "has no revision 'v9'")
+    hub.stop()  # nothing listens there any more
+    gone = sdfgen(hub, tmp_path, "export", tiny_build, "--format", "text-jsonl", "-o", out,
+                  "--mix", f"hf://datasets/{REPO}")
+    _one_line_error(gone, "cannot reach http://127.0.0.1:", "ConnectError")
     assert not out.exists()
 
 

@@ -35,12 +35,13 @@ from ..sources import SourceRecord
 
 SCAN_FACTOR = 20  # source documents read at most per plan before the spares are used
 PEEK = 32  # waiting plans of a genre a carrier is tried against (they are all alike but for the passage)
+SPARE_PEEK = 256  # spares a waiting fact plan is tried against, so the last tier stays linear
 BATCH_ROWS = 64  # rows per Arrow record batch, so row r is in batch r // BATCH_ROWS
 TIERS = ("genre", "length", "any")
 FOLDER = "splice"
 
 
-@dataclass
+@dataclass(eq=False)  # identity: removing a need from its queue finds that very one
 class Need:
     """What a plan asks of its carrier."""
 
@@ -177,16 +178,24 @@ def assign(records: Iterable[SourceRecord], needs: list[Need], windows: dict[str
             break
     chosen.close()
     spares.close()
+    # The last tier: plans still waiting take spares in plan order. A spare without any paragraph
+    # boundary can only carry a background document, so those go first to background plans.
+    plain = [spare for spare in spare_features if not spare[1].bounds]
+    capable = [spare for spare in spare_features if spare[1].bounds]
     for need in sorted((n for queue in waiting.values() for n in queue), key=lambda n: n.index):
-        for k, (spare_row, spare) in enumerate(spare_features):
-            if spare.serves(need):
-                i = position[need.index]
-                slot_file[i], slot_row[i] = 1, spare_row
-                tiers["any"] += 1
-                del spare_features[k]
+        pools = (plain, capable) if need.lead is None else (capable,)
+        found = None
+        for pool in pools:
+            k = next((k for k, (_, spare) in enumerate(pool[:SPARE_PEEK]) if spare.serves(need)), None)
+            if k is not None:
+                found = pool.pop(k)
                 break
-        else:
+        if found is None:
             tiers["none"] += 1
+            continue
+        i = position[need.index]
+        slot_file[i], slot_row[i] = 1, found[0]
+        tiers["any"] += 1
     summary = {"rows_read": rows_read, "skipped_empty": skipped_empty, "tiers": tiers,
                "plans": len(needs), "scan_limit": limit}
     (tmp / "summary.json").write_text(json.dumps(summary))
