@@ -20,6 +20,12 @@ commit oid, URL-quoted as one segment by the client):
 - PUT  /api/{t}/{repo_id}/settings
 - GET|HEAD /[datasets/|spaces/]{repo_id}/resolve/{rev}/{path}
 
+Reads through `datasets` (`load_dataset(ORG/NAME, name=..., split=..., revision=..., streaming=True)`,
+with HF_ENDPOINT pointing here) need nothing more: the card and `.huggingface.yaml` by HEAD/GET of
+`resolve`, the revision by `GET /api/datasets/{repo_id}/revision/{rev}`, the data files by `tree`,
+and Parquet bytes by ranged GETs of `resolve`. `bytes_served` counts the body bytes sent per file
+(`"ORG/NAME/path"`), so a test can tell which files a streaming reader fetched, and how much of them.
+
 Every request must carry `Authorization: Bearer <token>`; otherwise the answer is 401. The token
 itself is never kept: only its SHA-256 digest is, for a constant-time comparison.
 

@@ -200,16 +200,21 @@ def test_labelled_carriers_give_their_genre_and_every_carrier_is_intact(labelled
         assert any(passage.strip() == frame.replace("{m}", mention) for frame in FRAMES), passage
 
 
-def test_carriers_do_not_depend_on_workers_or_restarts(labelled_source, tmp_path, monkeypatch):
-    import generator.backends.splice as splice_mod
-    import generator.build as build_mod
-
+@pytest.mark.slow
+def test_carriers_do_not_depend_on_workers(labelled_source, tmp_path):
     one = tmp_path / "one"
     _splice(labelled_source, one, count=60, unit_size=10)
     two = tmp_path / "two"
     _splice(labelled_source, two, count=60, unit_size=10, workers=2)
     assert _shards(one) == _shards(two)
 
+
+def test_carriers_do_not_depend_on_restarts(labelled_source, tmp_path, monkeypatch):
+    import generator.backends.splice as splice_mod
+    import generator.build as build_mod
+
+    one = tmp_path / "one"
+    _splice(labelled_source, one, count=60, unit_size=10)
     real_unit, real_read = build_mod.run_unit, splice_mod.read_source
     calls = {"units": 0, "reads": 0}
 
