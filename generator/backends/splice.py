@@ -183,7 +183,7 @@ class SpliceBackend(Backend):
                         extra={**extra, "inserted_at": at, "inserted_length": len(passage.text) + len(brk)})
 
     def backend_manifest(self) -> dict:
-        options = {**describe(self.ref, self.pin_value)}
+        options = describe(self.ref, self.pin_value)
         if self.index is not None:
             options["carriers"] = self.index.summary
         return {"name": self.name, "model": None, "options": options}
