@@ -83,6 +83,7 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     spec, library = load_spec_and_library(spec_path)
     cls = backend_class(settings.name)
     _refuse_unusable(cls, settings, workers, executor, count)
+    settings = cls.pin(settings)
     seed = spec.seed if seed is None else seed
     out = Path(out)
     templates_sha = tree_sha256(templates_root(), cls.template_patterns)

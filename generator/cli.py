@@ -83,11 +83,14 @@ def model_options(fn):
 
 
 def backend_options(fn):
-    """--backend and --source, then the model options."""
+    """--backend, --source and --text-column, then the model options."""
     fn = model_options(fn)
-    fn = click.option("--source", type=click.Path(exists=True, path_type=str), default=None,
+    fn = click.option("--text-column", default="text", show_default=True,
+                      help="The column (Parquet, Hub) or field (JSONL) of --source that holds the text.")(fn)
+    fn = click.option("--source", default=None, metavar="SOURCE",
                       help="Real documents to splice facts into (splice backend): Parquet or JSONL with a text "
-                           "field, or a folder of .txt/.md/.rst files.")(fn)
+                           "field, a folder of .txt/.md/.rst files, or a Hub dataset "
+                           "hf://datasets/ORG/NAME[@REVISION][:CONFIG][/SPLIT] (streamed; pinned to its commit).")(fn)
     return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
                         help="How documents are written: offline templates (default), spliced into your own "
                              "texts (--source), or a language model (anthropic, anthropic-batch: half price, "
@@ -97,7 +100,7 @@ def backend_options(fn):
 def _settings(backend: str, kwargs: dict) -> BackendSettings:
     """Pop the backend options out of a command's kwargs."""
     llm = LLMOptions(**{n: kwargs.pop(n) for n in LLM_OPTION_NAMES})
-    return BackendSettings(backend, kwargs.pop("source", None), llm)
+    return BackendSettings(backend, kwargs.pop("source", None), llm, source_column=kwargs.pop("text_column"))
 
 
 @main.command()
@@ -252,18 +255,32 @@ def report(out: str, output: str | None, max_documents: int, seed: int) -> None:
                    "assistant turn; parquet: text, source, id.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--user-tag", default="DOCTAG", show_default=True, help="The fixed user turn of chat records.")
-@click.option("--mix", type=click.Path(exists=True, path_type=str), default=None,
-              help="Ordinary text to interleave: Parquet or JSONL with a text field, or a folder of .txt files.")
-@click.option("--ratio", type=float, default=1.0, show_default=True, help="Ordinary documents per synthetic one.")
+@click.option("--mix", default=None, metavar="SOURCE",
+              help="Ordinary text to interleave: a Parquet or JSONL file (a text column), a folder of them or of "
+                   ".txt files, or a Hub dataset hf://datasets/ORG/NAME[@REVISION][:CONFIG][/SPLIT], streamed.")
+@click.option("--ratio", type=float, default=1.0, show_default=True,
+              help="Ordinary documents per synthetic one, or ordinary tokens per synthetic token (--ratio-by tokens).")
+@click.option("--ratio-by", type=click.Choice(["documents", "tokens"]), default="documents", show_default=True,
+              help="What --ratio counts. By tokens the ordinary total ends within half a document of R x the "
+                   "synthetic tokens (cl100k_base).")
+@click.option("--text-column", default="text", show_default=True,
+              help="The column (Parquet, Hub) or field (JSONL) of --mix that holds the text.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the mixing shuffle.")
-def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, ratio: float, seed: int) -> None:
-    """Write OUT in a fine-tuning format, optionally mixed with ordinary documents."""
+def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, ratio: float, ratio_by: str,
+           text_column: str, seed: int) -> None:
+    """Write OUT in a fine-tuning format, optionally mixed with ordinary documents.
+
+    The mix is read in the source's order, only as far as needed, and shuffled with the synthetic
+    documents on disk: memory stays flat however large the output. OUTPUT.manifest.json names every
+    source with its commit sha or sha256; pass its pinned `uri` as --mix to write the same bytes again.
+    """
     from .export import export as run_export
 
-    info = run_export(Path(out), fmt, Path(output), user_tag, Path(mix) if mix else None, ratio, seed)
+    info = run_export(Path(out), fmt, Path(output), user_tag, mix, ratio, seed, ratio_by, text_column)
     c = info["counts"]
     click.echo(f"{output}: {c['total']:,} records ({c['synthetic']:,} synthetic, {c['ordinary']:,} ordinary), "
-               f"{info['tokens']['total']:,} tokens; manifest {output}.manifest.json", err=True)
+               f"{info['tokens']['total']:,} tokens ({info['tokens']['ordinary']:,} ordinary); "
+               f"manifest {output}.manifest.json", err=True)
 
 
 @main.command()

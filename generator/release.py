@@ -12,6 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from .backends import BackendSettings
 from .build import build
 from .errors import ReleaseError
 from .verify import verify_dataset
@@ -87,9 +88,7 @@ def rebuild(lock_file: Path, out: Path, force: bool = False, log=None) -> tuple[
     """Build the locked version again into OUT; return (new manifest, fingerprint matches)."""
     lock = json.loads(Path(lock_file).read_text())
     m = lock["manifest"]
-    if m["backend"]["name"] != "templates":
-        raise ReleaseError(f"{lock_file}: built with the {m['backend']['name']} backend; only offline builds "
-                           "are rebuilt byte for byte (LLM answers replay from the response cache with `build`)")
+    settings = _offline_settings(lock_file, m["backend"])
     with tempfile.TemporaryDirectory(prefix="sdfgen-rebuild-") as tmp:
         spec_dir = Path(tmp) / m["name"]
         spec_dir.mkdir()
@@ -102,8 +101,25 @@ def rebuild(lock_file: Path, out: Path, force: bool = False, log=None) -> tuple[
             for name, text in lock["eval_files"].items():
                 (spec_dir / "evals" / name).write_text(text, encoding="utf-8")
         result = build(spec_path, out, seed=m["seed"], count=m.get("requested_documents"), force=force,
-                       progress=log is not None, log=log or (lambda _: None))
+                       progress=log is not None, log=log or (lambda _: None), settings=settings)
     return result.manifest, result.manifest["fingerprint"] == m["fingerprint"]
+
+
+def _offline_settings(lock_file: Path, backend: dict) -> BackendSettings:
+    """The backend settings a locked build ran with, for the backends whose bytes are reproducible."""
+    if backend["name"] == "templates":
+        return BackendSettings()
+    if backend["name"] == "splice":
+        # The source as given, read at the recorded pin: the Hub commit it resolved to, or the
+        # sha256 its local files must still have.
+        options = backend.get("options") or {}
+        pin = options.get("sha") or options.get("sha256")
+        if not options.get("source") or not pin:
+            raise ReleaseError(f"{lock_file}: the splice build records no source pin; rebuild it with `build`")
+        return BackendSettings("splice", source=options["source"], source_column=options.get("text_column", "text"),
+                               source_pin=pin)
+    raise ReleaseError(f"{lock_file}: built with the {backend['name']} backend; only offline builds are rebuilt "
+                       "byte for byte (LLM answers replay from the response cache with `build`)")
 
 
 # ---------------------------------------------------------------- diff

@@ -20,6 +20,12 @@ commit oid, URL-quoted as one segment by the client):
 - PUT  /api/{t}/{repo_id}/settings
 - GET|HEAD /[datasets/|spaces/]{repo_id}/resolve/{rev}/{path}
 
+Reads through `datasets` (`load_dataset(ORG/NAME, name=..., split=..., revision=..., streaming=True)`,
+with HF_ENDPOINT pointing here) need nothing more: the card and `.huggingface.yaml` by HEAD/GET of
+`resolve`, the revision by `GET /api/datasets/{repo_id}/revision/{rev}`, the data files by `tree`,
+and Parquet bytes by ranged GETs of `resolve`. `bytes_served` counts the body bytes sent per file
+(`"ORG/NAME/path"`), so a test can tell which files a streaming reader fetched, and how much of them.
+
 Every request must carry `Authorization: Bearer <token>`; otherwise the answer is 401. The token
 itself is never kept: only its SHA-256 digest is, for a constant-time comparison.
 
@@ -234,6 +240,9 @@ class FakeHubServer:
         self.minimal = minimal
         self.commit_calls = 0  # authenticated POST .../commit/... requests, answered or refused
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, no query string
+        # Body bytes sent per file path ("ORG/NAME/path"), ranged or whole: shows how much of a file a
+        # streaming reader actually fetched.
+        self.bytes_served: dict[str, int] = {}
         self._lock = threading.RLock()
         self._repos: dict[tuple[str, str], FakeRepo] = {}
         self._counter = 0
@@ -873,4 +882,8 @@ class _Handler(BaseHTTPRequestHandler):
                                headers={"Content-Range": f"bytes */{total}"})
             status, body = 206, data[start:end + 1]
             headers["Content-Range"] = f"bytes {start}-{end}/{total}"
+        if not head_only:
+            with hub._lock:
+                key = f"{repo_id}/{path}"
+                hub.bytes_served[key] = hub.bytes_served.get(key, 0) + len(body)
         self._send(status, body, content_type, headers, head_only)
