@@ -47,15 +47,18 @@ def main() -> None:
 _LLM = LLMOptions()
 LLM_OPTION_NAMES = ("model", "temperature", "max_tokens", "types_per_fact", "ideas_per_type", "words", "retries",
                     "revise", "classify", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url", "cache_path",
-                    "poll_interval")
+                    "poll_interval", "price_in", "price_out")
 
 
 def model_options(fn):
     """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals."""
     options = [
-        click.option("--model", default=_LLM.model, show_default=True, help="Model of the language-model backends."),
+        click.option("--model", default=_LLM.model,
+                     help="Model of the language-model backends (anthropic: claude-sonnet-5-5 by default; openai: "
+                          "required, the name the server knows)."),
         click.option("--temperature", type=float, default=_LLM.temperature,
-                     help="Sampling temperature, for models that take one (default: the API's own)."),
+                     help="Sampling temperature for OpenAI-compatible servers (refused with the anthropic backends: "
+                          "the API rejects it)."),
         click.option("--max-tokens", type=int, default=_LLM.max_tokens, show_default=True,
                      help=f"max_tokens of a document request (brainstorms use {_LLM.brainstorm_max_tokens})."),
         click.option("--types-per-fact", type=int, default=_LLM.types_per_fact, show_default=True),
@@ -71,7 +74,13 @@ def model_options(fn):
         click.option("--output-tpm", type=float, default=_LLM.output_tpm, help="Output tokens per minute."),
         click.option("--concurrency", type=int, default=_LLM.concurrency, show_default=True,
                      help="Most requests in flight."),
-        click.option("--base-url", default=_LLM.base_url, help="API base URL (default: the provider's own)."),
+        click.option("--base-url", default=_LLM.base_url,
+                     help="API base URL (default: the provider's own); e.g. http://127.0.0.1:8000/v1 for a local "
+                          "OpenAI-compatible server."),
+        click.option("--price-in", type=float, default=_LLM.price_in,
+                     help="USD per million input tokens, for a model not in the price table (0 for your own server)."),
+        click.option("--price-out", type=float, default=_LLM.price_out,
+                     help="USD per million output tokens (give both or neither)."),
         click.option("--cache", "cache_path", default=_LLM.cache_path,
                      help="Response cache (SQLite); default ~/.cache/sdfgen/<provider>-responses.sqlite."),
         click.option("--poll-interval", type=float, default=_LLM.poll_interval, show_default=True,
@@ -90,14 +99,16 @@ def backend_options(fn):
                            "field, or a folder of .txt/.md/.rst files.")(fn)
     return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
                         help="How documents are written: offline templates (default), spliced into your own "
-                             "texts (--source), or a language model (anthropic, anthropic-batch: half price, "
-                             "slower).")(fn)
+                             "texts (--source), or a language model (anthropic, openai: any OpenAI-compatible "
+                             "server; the -batch variants: half price, slower).")(fn)
 
 
 def _settings(backend: str, kwargs: dict) -> BackendSettings:
-    """Pop the backend options out of a command's kwargs."""
+    """Pop the backend options out of a command's kwargs; the backend fills in its defaults."""
+    from .backends import backend_class
+
     llm = LLMOptions(**{n: kwargs.pop(n) for n in LLM_OPTION_NAMES})
-    return BackendSettings(backend, kwargs.pop("source", None), llm)
+    return backend_class(backend).settle(BackendSettings(backend, kwargs.pop("source", None), llm))
 
 
 @main.command()
@@ -138,6 +149,8 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
                    f"{result.manifest['fingerprint'][:16]}…); nothing to do", err=True)
     elif not quiet:
         click.echo(build_summary(result.manifest, time.monotonic() - started), err=True)
+    if result.api_errors:
+        click.echo(result.api_errors, err=True)
     click.echo(result.manifest["fingerprint"])
 
 
@@ -159,6 +172,10 @@ def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend:
     cls = backend_class(backend)
     if cls.uses_model:
         from .llm.estimate import estimate
+        from .errors import BuildError
+
+        if not settings.llm.model:
+            raise BuildError(f"--backend {backend} needs --model (the model name the server knows)")
         from .llm.prompts import PromptLibrary
         from .paths import templates_root
 

@@ -34,7 +34,12 @@ def test_markers_become_exact_spans():
 
 
 @pytest.mark.parametrize("answer,stop,reason", [
-    ("<planning>x</planning><document>cut off", "end_turn", "missing_tag"),
+    ("<planning>x</planning><document>", "end_turn", "missing_tag"),
+    ("<planning>x</planning><document>cut off", "max_tokens", "truncated"),
+    ("", "end_turn", "empty_answer"),
+    ("Write it inside <document></document>.\n<request_info stage=\"document\"/>", "end_turn", "prompt_echo"),
+    ("<document>A\nThe same long line, said again.\nThe same long line, said again.\n"
+     "The same long line, said again.</document>", "end_turn", "repetitive"),
     ("I can't help with writing that.", "end_turn", "refusal"),
     ("<document>whatever</document>", "max_tokens", "truncated"),
     ("Sure, here it is: plain text", "end_turn", "missing_tag"),
@@ -120,21 +125,18 @@ def test_pricing_cache_and_batch():
     cached.add({"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
                 "cache_read_input_tokens": 1_000_000})
     assert cached.input_bill("claude-sonnet-5-5") == pytest.approx(prices["input"] * 0.1)
-    with pytest.raises(PriceError, match="no price for model 'gpt-4o'"):
-        model_prices("gpt-4o")
+    with pytest.raises(PriceError, match="no price for model 'gpt-5-pro'.*--price-in"):
+        model_prices("gpt-5-pro")  # not gpt-5 with a date: its own model
 
 
-def test_batches_split_by_count_and_by_size(monkeypatch):
-    from generator.llm import executors
+def test_batches_split_by_count_and_by_size():
+    from generator.llm.batches import _chunks
     from generator.llm.executors import LLMRequest
 
     def request(i, size=10):
         return LLMRequest("document", f"k{i}", {"model": "m", "max_tokens": 1, "messages": [
             {"role": "user", "content": "x" * size}]})
 
-    monkeypatch.setattr(executors, "BATCH_MAX_REQUESTS", 3)
-    assert [len(c) for c in executors._chunks([request(i) for i in range(7)])] == [3, 3, 1]
-    monkeypatch.setattr(executors, "BATCH_MAX_REQUESTS", 100)
-    monkeypatch.setattr(executors, "BATCH_MAX_BYTES", 1000)
-    chunks = list(executors._chunks([request(i, 150) for i in range(5)]))
+    assert [len(c) for c in _chunks([request(i) for i in range(7)], 3, 10**9)] == [3, 3, 1]
+    chunks = list(_chunks([request(i, 150) for i in range(5)], 100, 1000))
     assert [len(c) for c in chunks] == [2, 2, 1]
