@@ -379,30 +379,54 @@ def push(out: str, repo_id: str, private: bool, branch: str | None, endpoint: st
 
 
 @main.command("fake-api")
+@click.option("--protocol", type=click.Choice(["anthropic", "openai"]), default="anthropic", show_default=True,
+              help="Which API to imitate: Anthropic's Messages and Batches, or OpenAI's Chat Completions, Files "
+                   "and Batches.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8765, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--rpm", type=float, default=None, help="Requests per minute before 429s.")
-@click.option("--input-tpm", type=float, default=None)
-@click.option("--output-tpm", type=float, default=None)
+@click.option("--rpm", type=float, default=None,
+              help="Requests per minute before 429s, advertised in the rate-limit headers [default: 4000 "
+                   "(anthropic), 5000 (openai); 0: unlimited, no headers].")
+@click.option("--input-tpm", type=float, default=None, help="Anthropic: input tokens per minute [2,000,000].")
+@click.option("--output-tpm", type=float, default=None, help="Anthropic: output tokens per minute [400,000].")
+@click.option("--tpm", type=float, default=None, help="OpenAI: prompt + max_tokens per minute [4,000,000].")
 @click.option("--p429", type=float, default=0.0, help="Share of requests answered 429.")
-@click.option("--p529", type=float, default=0.0, help="Share answered 529 (overloaded).")
+@click.option("--p529", type=float, default=0.0, help="Share answered 529 (overloaded; anthropic).")
 @click.option("--p500", type=float, default=0.0, help="Share answered 500.")
 @click.option("--pdrop", type=float, default=0.0, help="Share of connections dropped without an answer.")
 @click.option("--latency", type=float, nargs=2, default=(0.0, 0.0), show_default=True, help="Seconds, min max.")
 @click.option("--batch-delay", type=float, default=0.3, show_default=True, help="Seconds until a batch ends.")
-def fake_api(host: str, port: int, seed: int, rpm, input_tpm, output_tpm, p429, p529, p500, pdrop, latency,
-             batch_delay) -> None:
-    """Serve a loopback fake of the Anthropic Messages and Batches APIs, to rehearse a run for free.
+def fake_api(protocol: str, host: str, port: int, seed: int, rpm, input_tpm, output_tpm, tpm, p429, p529, p500, pdrop,
+             latency, batch_delay) -> None:
+    """Serve a loopback fake of the Anthropic or an OpenAI-compatible API, to rehearse a run for free.
+
+    It advertises generous limits in the headers the real APIs send, so the client's limiter ramps
+    up to them from its start value (--rpm 50) within seconds.
 
     \b
       sdfgen fake-api --port 8765 --p429 0.1 &
       ANTHROPIC_API_KEY=test sdfgen build SPEC -o out/x --backend anthropic --base-url http://127.0.0.1:8765
+      sdfgen fake-api --protocol openai --port 8766 &
+      sdfgen build SPEC -o out/y --backend openai --base-url http://127.0.0.1:8766/v1 --model m \\
+          --price-in 0 --price-out 0
     """
-    from .fakes.anthropic_api import FakeConfig, serve
+    def limit(value, default):
+        return default if value is None else (int(value) or None)
 
-    serve(FakeConfig(seed=seed, rpm=rpm, input_tpm=input_tpm, output_tpm=output_tpm, p429=p429, p529=p529,
-                     p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay), host, port)
+    if protocol == "openai":
+        from .fakes.openai_api import DEFAULT_RPM, DEFAULT_TPM, FakeOpenAIConfig
+        from .fakes.openai_api import serve as serve_openai
+
+        serve_openai(FakeOpenAIConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), tpm=limit(tpm, DEFAULT_TPM), p429=p429,
+                                      p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay),
+                     host, port)
+        return
+    from .fakes.anthropic_api import DEFAULT_INPUT_TPM, DEFAULT_OUTPUT_TPM, DEFAULT_RPM, FakeConfig, serve
+
+    serve(FakeConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), input_tpm=limit(input_tpm, DEFAULT_INPUT_TPM),
+                     output_tpm=limit(output_tpm, DEFAULT_OUTPUT_TPM), p429=p429, p529=p529, p500=p500, pdrop=pdrop,
+                     latency=tuple(latency), batch_delay=batch_delay), host, port)
 
 
 if __name__ == "__main__":
