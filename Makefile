@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEMO_SPEC := corpora/alignment-faking-helpful-only
 DEMO_OUT := out/alignment-faking-helpful-only
 
-.PHONY: demo test test-fast bench bench-quick clean
+.PHONY: demo test test-fast bench bench-quick rehearse-real-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: $(VENV)/.installed-test
 
 bench-quick: $(VENV)/.installed-test
 	$(BIN)/python -m bench --quick
+
+# A real model (Gemma 3 270M under llama.cpp's server) through --backend openai; a few minutes, not in `make test`.
+rehearse-real-model: $(VENV)/.installed-test
+	$(BIN)/python -m bench.real_model
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -47,7 +47,7 @@ def main() -> None:
 _LLM = LLMOptions()
 LLM_OPTION_NAMES = ("model", "temperature", "max_tokens", "types_per_fact", "ideas_per_type", "words", "retries",
                     "revise", "classify", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url", "cache_path",
-                    "poll_interval", "price_in", "price_out")
+                    "poll_interval", "price_in", "price_out", "brainstorm_max_tokens")
 
 
 def model_options(fn):
@@ -60,7 +60,9 @@ def model_options(fn):
                      help="Sampling temperature for OpenAI-compatible servers (refused with the anthropic backends: "
                           "the API rejects it)."),
         click.option("--max-tokens", type=int, default=_LLM.max_tokens, show_default=True,
-                     help=f"max_tokens of a document request (brainstorms use {_LLM.brainstorm_max_tokens})."),
+                     help="max_tokens of a document request."),
+        click.option("--brainstorm-max-tokens", type=int, default=_LLM.brainstorm_max_tokens, show_default=True,
+                     help="max_tokens of a types or ideas request."),
         click.option("--types-per-fact", type=int, default=_LLM.types_per_fact, show_default=True),
         click.option("--ideas-per-type", type=int, default=_LLM.ideas_per_type, show_default=True),
         click.option("--words", type=int, default=_LLM.words, show_default=True, help="Typical document length asked for."),

@@ -28,6 +28,16 @@ from .transport import LLMRequest, requests_signature
 
 BATCH_LIMITS = {"anthropic": (100_000, 256 * 1024 * 1024), "openai": (50_000, 190 * 1024 * 1024)}
 ADOPT_WINDOW = 24 * 3600
+MAX_CONNECTION_FAILURES = 6  # batch calls in a row without any HTTP answer: the API is out of reach
+
+
+def _backoff(attempt: int) -> float:
+    return min(8.0, 0.5 * 2 ** attempt)
+
+
+def _unreachable(transport, what: str, n: int) -> APIUnreachable:
+    return APIUnreachable(f"cannot reach the batch API at {transport.endpoint} ({what}: {n} attempts in a row got "
+                          "no answer); nothing was published, and rerunning the same command resumes the build")
 
 
 class BatchExecutor:
@@ -90,11 +100,9 @@ class BatchExecutor:
                     raise FatalAPIError(f"the batch API at {self.transport.endpoint} refused {what}: HTTP "
                                         f"{fault.status}: {fault.message}") from None
                 connection_failures = connection_failures + 1 if fault.kind == "connection" else 0
-                await asyncio.sleep(parse_retry_after(fault.headers) or min(30.0, 0.5 * 2 ** attempt))
-        if connection_failures == self.attempts:
-            raise APIUnreachable(f"cannot reach the batch API at {self.transport.endpoint} ({what}: {self.attempts} "
-                                 "attempts in a row got no answer); nothing was published, and rerunning the same "
-                                 "command resumes the build")
+                if connection_failures >= MAX_CONNECTION_FAILURES:
+                    raise _unreachable(self.transport, what, connection_failures)
+                await asyncio.sleep(parse_retry_after(fault.headers) or _backoff(attempt))
         raise FatalAPIError(f"the batch API at {self.transport.endpoint} kept failing on {what} after "
                             f"{self.attempts} attempts")
 
@@ -140,14 +148,15 @@ class BatchExecutor:
                     if found:
                         return self._adopt(state, found, keys, stages, signature)
                 connection_failures = connection_failures + 1 if fault.kind == "connection" else 0
-                await asyncio.sleep(parse_retry_after(fault.headers) or min(30.0, 0.5 * 2 ** attempt))
+                if connection_failures >= MAX_CONNECTION_FAILURES:
+                    raise _unreachable(self.transport, "create", connection_failures)
+                await asyncio.sleep(parse_retry_after(fault.headers) or _backoff(attempt))
                 continue
             self.sent += len(chunk)
             self._record(state, batch_id, keys, stages, signature)
             self.log(f"submitted batch {batch_id} with {len(chunk)} requests")
             return batch_id
-        cls = APIUnreachable if connection_failures == self.attempts else FatalAPIError
-        raise cls(f"the batch API at {self.transport.endpoint} kept failing on create after {self.attempts} attempts; "
+        raise FatalAPIError(f"the batch API at {self.transport.endpoint} kept failing on create after {self.attempts} attempts; "
                   "nothing was published, and rerunning the same command resumes the build")
 
     def _adopt(self, state: dict, batch_id: str, keys: list[str], stages: list[str], signature: str) -> str:
