@@ -14,11 +14,13 @@ SUITE = [
     ("quality", ["--count", "10000"]),
     ("dedup", []),
     ("api", []),
+    ("openai_api", []),
     ("memory", []),
     ("resume", []),
 ]
 QUICK = {"throughput": ["--count", "1500"], "quality": ["--count", "2000"], "memory": ["--small", "2000", "--large", "10000"],
-         "resume": ["--count", "3000", "--kills", "3"]}
+         "resume": ["--count", "3000", "--kills", "3"],
+         "openai_api": ["--seconds", "30"]}
 
 
 def main(argv: list[str] | None = None) -> int:

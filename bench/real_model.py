@@ -11,6 +11,10 @@ what happened: documents kept, rejected by reason, requests, tokens, cached toke
 The model is tiny and writes poor documents (it rambles and echoes the prompt); the point is the
 plumbing against a real server and real output: every planned document must be accounted for,
 kept or rejected with a reason, and the build must not crash. Exit 1 if either fails.
+Two builds: (a) every stage by the model; Gemma 3 270M cannot write the numbered lists the
+brainstorm stages ask for, so all its documents end as no_ideas; (b) the brainstorm stages
+answered by the offline fake's lists (a small proxy in front of the server), so the model itself
+writes every document and its real output goes through the document parser and the checks.
 Not part of `make test`: it takes a few minutes (about 11-25 output tokens/s on 2 cores).
 """
 from __future__ import annotations
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -64,6 +69,99 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     raise RuntimeError(f"the server did not answer {url} within {timeout:.0f} s")
 
 
+def brainstorm_proxy(upstream: str):
+    """A loopback server that answers the types and ideas stages itself (the fake's lists) and
+    forwards everything else to `upstream` unchanged. Returns (server, its /v1 base URL)."""
+    import random
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from generator.fakes import answers
+    from generator.llm.prompts import read_marker
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _relay(self, body: bytes | None) -> None:
+            request = urllib.request.Request(upstream.rstrip("/") + self.path[len("/v1"):], data=body,
+                                             method=self.command, headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=900) as answer:
+                    status, data = answer.status, answer.read()
+            except urllib.error.HTTPError as err:
+                status, data = err.code, err.read()
+            self._send(status, data)
+
+        def _send(self, status: int, data: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self._relay(None)
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            params = json.loads(body)
+            prompt = params["messages"][-1]["content"]
+            stage = read_marker(prompt).get("stage")
+            if stage not in ("types", "ideas"):
+                return self._relay(body)
+            text = answers.answer(prompt, random.Random(prompt), answers.Faults()).text
+            self._send(200, json.dumps({"id": "proxy", "object": "chat.completion", "model": params["model"],
+                                        "choices": [{"index": 0, "finish_reason": "stop",
+                                                     "message": {"role": "assistant", "content": text}}],
+                                        "usage": {"prompt_tokens": 0, "completion_tokens": 0}}).encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+def run_build(base_url: str, out: Path, work: Path, args, name: str) -> tuple[dict, float]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", str(args.count),
+           "--force", "--backend", "openai", "--base-url", base_url, "--model", "gemma-3-270m",
+           "--price-in", "0", "--price-out", "0", "--types-per-fact", "2", "--ideas-per-type", "2",
+           "--words", "120", "--max-tokens", str(args.max_tokens), "--brainstorm-max-tokens", "200",
+           "--retries", "1", "--concurrency", "1", "--cache", str(work / f"{name}.sqlite"), "-q"]
+    started = time.monotonic()
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"build {name} failed (exit {result.returncode}): {result.stderr.strip()[-500:]}")
+    return json.loads((out / "manifest.json").read_text()), seconds
+
+
+def report(name: str, manifest: dict, out: Path, seconds: float) -> bool:
+    rejected = _rejected(out)
+    usage = manifest["usage"]
+    t = manifest["totals"]
+    figures = {
+        "build": name, "planned": t["planned"], "kept": t["documents"], "rejected": t["rejected"],
+        "rejected_by_reason": manifest["rejections"],
+        "stage_failures": manifest["backend"]["options"]["stage_failures"],
+        "api_errors": manifest["backend"]["options"]["api_errors"],
+        "requests": usage["requests"], "input_tokens": usage["input_tokens"], "output_tokens": usage["output_tokens"],
+        "cached_tokens": usage["cache_read_input_tokens"], "usd": usage["usd"], "seconds": round(seconds, 1),
+        "rejected_with_the_model_text": sum(1 for r in rejected if r["text"]),
+    }
+    print(json.dumps(figures, indent=2))
+    for row in rejected[:4]:
+        draft = (row["text"] or "").replace("\n", " ")[:200]
+        print(f"  {row['id']} {row['reason']} ({row['detail']}): {draft!r}")
+    accounted = t["documents"] + t["rejected"] == t["planned"] == sum(manifest["rejections"].values()) + t["documents"]
+    print(f"real model, {name}: {t['documents']} kept, {t['rejected']} rejected of {t['planned']} planned "
+          f"({', '.join(f'{n} {r}' for r, n in manifest['rejections'].items()) or 'none rejected'}); "
+          f"{usage['requests']} requests, {usage['input_tokens']:,} tokens in, {usage['output_tokens']:,} out, "
+          f"{usage['cache_read_input_tokens']:,} cached; {seconds:.0f} s; "
+          + ("every document accounted for" if accounted else "DOCUMENTS UNACCOUNTED FOR"), flush=True)
+    return accounted
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=6, help="documents to plan (half fact, half background)")
@@ -86,17 +184,22 @@ def main(argv: list[str] | None = None) -> int:
                                "127.0.0.1", "--port", str(port), "--chat_format", args.chat_format, "--n_ctx", "4096"],
                               stdout=log, stderr=subprocess.STDOUT)
     started = time.monotonic()
+    ok = True
     try:
         wait_for(f"{base_url}/models", server)
-        env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-        cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", str(args.count),
-               "--force", "--backend", "openai", "--base-url", base_url, "--model", "gemma-3-270m",
-               "--price-in", "0", "--price-out", "0", "--types-per-fact", "2", "--ideas-per-type", "2",
-               "--words", "120", "--max-tokens", str(args.max_tokens), "--brainstorm-max-tokens", "200", "--retries", "1", "--concurrency", "1",
-               "--cache", str(work / "responses.sqlite"), "-q"]
-        build_started = time.monotonic()
-        result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-        seconds = time.monotonic() - build_started
+        manifest, seconds = run_build(base_url, out, work, args, "all-stages")
+        ok &= report("a, every stage by the model", manifest, out, seconds)
+        proxy, proxy_url = brainstorm_proxy(base_url)
+        try:
+            out_b = out.parent / (out.name + "-documents")
+            manifest, seconds = run_build(proxy_url, out_b, work, args, "documents")
+            ok &= report("b, documents by the model (brainstorm lists from the offline fake)", manifest, out_b,
+                         seconds)
+        finally:
+            proxy.shutdown()
+    except RuntimeError as exc:
+        print(f"real model: {exc}")
+        return 1
     finally:
         server.terminate()
         try:
@@ -105,36 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
             server.wait()
         log.close()
-    if result.returncode != 0:
-        print(result.stderr, file=sys.stderr)
-        print(f"real model: the build failed (exit {result.returncode})")
-        return 1
-    manifest = json.loads((out / "manifest.json").read_text())
-    rejected = _rejected(out)
-    usage = manifest["usage"]
-    t = manifest["totals"]
-    figures = {
-        "model": "gemma-3-270m Q4_K_M via llama_cpp.server " + _version("llama_cpp_python"),
-        "planned": t["planned"], "kept": t["documents"], "rejected": t["rejected"],
-        "rejected_by_reason": manifest["rejections"], "stage_failures": manifest["backend"]["options"]["stage_failures"],
-        "api_errors": manifest["backend"]["options"]["api_errors"],
-        "requests": usage["requests"], "input_tokens": usage["input_tokens"], "output_tokens": usage["output_tokens"],
-        "cached_tokens": usage["cache_read_input_tokens"], "usd": usage["usd"],
-        "build_seconds": round(seconds, 1), "total_seconds": round(time.monotonic() - started, 1),
-        "output_tokens_per_second": round(usage["output_tokens"] / max(seconds, 1e-9), 1),
-        "rejected_with_a_draft": sum(1 for r in rejected if r["text"]),
-    }
-    print(json.dumps(figures, indent=2))
-    for row in rejected[:3]:
-        draft = (row["text"] or "").replace("\n", " ")[:240]
-        print(f"  {row['id']} {row['reason']} ({row['detail']}): {draft!r}")
-    accounted = t["documents"] + t["rejected"] == t["planned"] == sum(manifest["rejections"].values()) + t["documents"]
-    print(f"real model: {t['documents']} kept, {t['rejected']} rejected of {t['planned']} planned "
-          f"({', '.join(f'{n} {r}' for r, n in manifest['rejections'].items()) or 'none rejected'}); "
-          f"{usage['requests']} requests, {usage['input_tokens']:,} tokens in, {usage['output_tokens']:,} out, "
-          f"{usage['cache_read_input_tokens']:,} cached; {seconds:.0f} s; "
-          + ("every document accounted for" if accounted else "DOCUMENTS UNACCOUNTED FOR"))
-    return 0 if accounted else 1
+    print(f"real model: {time.monotonic() - started:.0f} s in all, server log {work / 'server.log'}")
+    return 0 if ok else 1
 
 
 def _rejected(out: Path) -> list[dict]:

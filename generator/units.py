@@ -62,7 +62,8 @@ def rejected_row(plan: DocPlan, rejection: Rejection) -> UnitRow:
     doc = rejection.document
     drafts = list(rejection.drafts)
     record = {
-        "id": plan.id, "text": doc.text if doc else (drafts[-1] if drafts else ""), "kind": plan.kind, "genre": plan.genre, "topic": plan.topic,
+        "id": plan.id, "text": doc.text if doc else (drafts[-1] if drafts else ""), "kind": plan.kind,
+        "genre": plan.genre, "topic": plan.topic,
         "facts": [c.fact for c in plan.facts], "spans": [], "depth": None, "n_tokens": doc.n_tokens if doc else 0,
         "title": doc.title if doc else None, "idea": None, "source_id": doc.extra.get("source_id") if doc else None,
     }
