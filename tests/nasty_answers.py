@@ -10,6 +10,8 @@ NASTY = [
     "inside <document></document>.\n\n<request_info stage=\"document\" words=\"150\"/> bloodstream",
     "<question-to-document id=\"Question-To-Document\">\nThe company that sells the bread has a new app.\n"
     "<question-to-document id=\"Question-To-Document\">\nThe next day, she goes back to work.",
+    "write one complete team chat channel export.\n\nIdea: an ordinary team chat channel export about gardening, "
+    "written by and for people in this world\n\nDetails to build on (use or adapt them; they keep the",
     # Markers dropped, nested, unclosed, odd quoting; tags outside, nothing inside.
     "<document>Orbis Bakery\n\nA long story about bread that never marks the fact at all, over several "
     "sentences, in a town called Lowmere.</document>",

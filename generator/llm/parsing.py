@@ -19,8 +19,9 @@ Repairs
       items with markup or an echoed prompt are dropped, and document types longer than 12 words
       (a sentence, not a format name) and ideas longer than 120 words are dropped.
 Rejections (reason)
-  truncated (stopped at max_tokens), refusal (the API said so, or a refusal and no document),
-  empty_answer, prompt_echo (the prompt's own markers in the answer), missing_tag (no document),
+  prompt_echo (the prompt's own markup or instruction sentences, and no clean document; even when
+  cut at max_tokens), truncated (stopped at max_tokens), refusal (the API said so, or a refusal and
+  no document), empty_answer, missing_tag (no document),
   leftover_markup (other tags left in the text), repetitive (a line of 20+ characters three times
   or more). Missing or misplaced mentions are judged later, against the plan.
 """
@@ -33,8 +34,11 @@ from dataclasses import dataclass
 LIST_ITEM = re.compile(r"^\s*(?:\d+\s*[.):]|[-*•]|\(\d+\))\s*(.+?)\s*$")
 ANY_TAG = re.compile(r"</?[a-zA-Z_][\w-]*(?:\s+[^<>]*)?/?>")
 REFUSAL = re.compile(r"\b(I can(?:'|no|’)t|I'm not able to|I won't|I am unable to|I cannot|I'm sorry, but)\b", re.I)
-# The prompt's own markup: an answer that contains it is echoing the prompt, not writing.
-ECHO = re.compile(r"<\s*(request_info|fact_to_convey|universe_context|draft|document_to_check)\b", re.I)
+# The prompt's own markup, or its instruction sentences (templates/prompts/document.j2), which no real
+# document contains: an answer with them is echoing the prompt, not writing (seen from Gemma 3 270M).
+ECHO = re.compile(r"<\s*(request_info|fact_to_convey|universe_context|draft|document_to_check)\b"
+                  r"|details to build on \(use or adapt them|first plan briefly inside|how to mention them:"
+                  r"|wrap each mention, and only the words|the tags are removed later", re.I)
 FACT_OPEN = re.compile(r"""<\s*fact\s+id\s*=\s*(?:"([^"<>]*)"|'([^'<>]*)'|([^\s"'<>/]+))\s*>""", re.I)
 FACT_CLOSE = re.compile(r"<\s*/\s*fact\s*>", re.I)
 WRAPPERS = re.compile(r"<\s*/?\s*(document|planning|revised_document)\s*>", re.I)
@@ -174,6 +178,8 @@ def repetitive(text: str) -> bool:
 def parse_document(text, stop_reason) -> ParsedDocument | str:
     """The document inside <document> tags with fact markers turned into offsets, or the reason there is none."""
     text = _as_text(text)
+    if ECHO.search(text) and not any(b.strip() and not ECHO.search(b) for b in blocks(text, "document")):
+        return "prompt_echo"  # before truncation: an echo that ran out of room is still an echo
     if stop_reason == "max_tokens":
         return "truncated"
     if stop_reason == "refusal":

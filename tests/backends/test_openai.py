@@ -194,9 +194,13 @@ def test_openai_batch_resumes_after_sigkill_and_adopts_a_lost_create(tmp_path):
 
 
 def test_unreachable_api_stops_the_build_in_one_line_and_a_rerun_resumes(tmp_path):
-    server = FakeOpenAIServer(FakeOpenAIConfig(seed=2))
-    url, port = server.base_url, server.port
-    server.stop()  # nothing listens there now
+    import socket
+
+    hold = socket.socket()  # bound but not listening: connections are refused, and no one else takes the port
+    hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    hold.bind(("127.0.0.1", 0))
+    port = hold.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
     out = tmp_path / "ds"
     args = ["build", str(TINY), "-o", str(out), "--count", "6", "--backend", "openai", "--base-url", url, "--model",
             MODEL, "--cache", str(tmp_path / "c.sqlite"), "--types-per-fact", "2", "--ideas-per-type", "2", "-q"]
@@ -204,6 +208,7 @@ def test_unreachable_api_stops_the_build_in_one_line_and_a_rerun_resumes(tmp_pat
     assert result.exit_code == 1, result.output
     assert result.output.count("\n") == 1 and url in result.output and "cannot reach" in result.output
     assert not (out / "manifest.json").exists() and not (out / "data").exists()
+    hold.close()
     with FakeOpenAIServer(FakeOpenAIConfig(seed=2), port=port):
         again = CliRunner().invoke(main, args)
     assert again.exit_code == 0, again.output

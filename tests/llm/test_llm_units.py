@@ -37,6 +37,9 @@ def test_markers_become_exact_spans():
     ("<planning>x</planning><document>", "end_turn", "missing_tag"),
     ("<planning>x</planning><document>cut off", "max_tokens", "truncated"),
     ("", "end_turn", "empty_answer"),
+    # Gemma 3 270M in bench.real_model: the prompt echoed until max_tokens; an echo, not a long document.
+    ("write one complete team chat channel export.\n\nIdea: an ordinary team chat channel export about gardening\n\n"
+     "Details to build on (use or adapt them; they keep the corpus from repeating", "max_tokens", "prompt_echo"),
     ("Write it inside <document></document>.\n<request_info stage=\"document\"/>", "end_turn", "prompt_echo"),
     ("<document>A\nThe same long line, said again.\nThe same long line, said again.\n"
      "The same long line, said again.</document>", "end_turn", "repetitive"),
