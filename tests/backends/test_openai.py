@@ -239,8 +239,6 @@ def test_nasty_answers_never_crash_the_build_and_drafts_are_kept(tmp_path):
     assert len({r["reason"] for r in written}) >= 4
     assert all(len(r["drafts"]) == 2 and r["drafts"][-1] == r["text"] for r in written)
     assert any(r["text"] for r in written)
-    # Rejected by the checks afterwards: the parsed document is the text.
-    assert all(r["text"] for r in rejected if r not in written)
 
 
 def test_missing_key_refused_unless_the_server_is_local(tmp_path):
