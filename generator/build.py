@@ -24,9 +24,9 @@ from .backends import Backend, BackendContext, BackendSettings, backend_class, i
 from .card import write_card
 from .checks import document_checks
 from .engine import make_engine
-from .errors import BuildError, UserError
+from .errors import BuildError, ServiceError, UserError
 from .library import load_spec_and_library
-from .llm.executors import FatalAPIError
+from .llm.executors import APIUnreachable, FatalAPIError
 from .manifest import BuildInfo, assemble, shard_entry
 from .merge import merge_units
 from .paths import templates_root, tree_sha256
@@ -43,6 +43,7 @@ class BuildResult:
     skipped: bool = False
     units_reused: int = 0
     notes: list[str] = field(default_factory=list)
+    api_errors: str | None = None  # one line about the API errors of the build, if any
 
 
 def _stderr(message: str) -> None:
@@ -82,6 +83,7 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     settings = settings or BackendSettings()
     spec, library = load_spec_and_library(spec_path)
     cls = backend_class(settings.name)
+    settings = cls.settle(settings)
     _refuse_unusable(cls, settings, workers, executor, count)
     settings = cls.pin(settings)
     seed = spec.seed if seed is None else seed
@@ -118,11 +120,14 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
         reused = _write_units(spec, backend, cls, settings, seed, work, all_plans(), planned,
                               unit_size or cls.unit_size, workers, executor, ray_address, progress)
         manifest = _finish(spec, out, work, backend, templates_sha, key, seed, count, planned)
+    except APIUnreachable as exc:
+        raise ServiceError(str(exc)) from None
     except FatalAPIError as exc:
         raise BuildError(str(exc)) from None
     finally:
+        summary = getattr(backend, "api_error_summary", lambda: None)()
         backend.close()
-    return BuildResult(manifest, out, units_reused=reused)
+    return BuildResult(manifest, out, units_reused=reused, api_errors=summary)
 
 
 def _write_units(spec, backend, cls, settings, seed, work: Path, plans, planned: int, unit_size: int,

@@ -47,17 +47,22 @@ def main() -> None:
 _LLM = LLMOptions()
 LLM_OPTION_NAMES = ("model", "temperature", "max_tokens", "types_per_fact", "ideas_per_type", "words", "retries",
                     "revise", "classify", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url", "cache_path",
-                    "poll_interval")
+                    "poll_interval", "price_in", "price_out", "brainstorm_max_tokens")
 
 
 def model_options(fn):
     """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals."""
     options = [
-        click.option("--model", default=_LLM.model, show_default=True, help="Model of the language-model backends."),
+        click.option("--model", default=_LLM.model,
+                     help="Model of the language-model backends (anthropic: claude-sonnet-5-5 by default; openai: "
+                          "required, the name the server knows)."),
         click.option("--temperature", type=float, default=_LLM.temperature,
-                     help="Sampling temperature, for models that take one (default: the API's own)."),
+                     help="Sampling temperature for OpenAI-compatible servers (refused with the anthropic backends: "
+                          "the API rejects it)."),
         click.option("--max-tokens", type=int, default=_LLM.max_tokens, show_default=True,
-                     help=f"max_tokens of a document request (brainstorms use {_LLM.brainstorm_max_tokens})."),
+                     help="max_tokens of a document request."),
+        click.option("--brainstorm-max-tokens", type=int, default=_LLM.brainstorm_max_tokens, show_default=True,
+                     help="max_tokens of a types or ideas request."),
         click.option("--types-per-fact", type=int, default=_LLM.types_per_fact, show_default=True),
         click.option("--ideas-per-type", type=int, default=_LLM.ideas_per_type, show_default=True),
         click.option("--words", type=int, default=_LLM.words, show_default=True, help="Typical document length asked for."),
@@ -71,7 +76,13 @@ def model_options(fn):
         click.option("--output-tpm", type=float, default=_LLM.output_tpm, help="Output tokens per minute."),
         click.option("--concurrency", type=int, default=_LLM.concurrency, show_default=True,
                      help="Most requests in flight."),
-        click.option("--base-url", default=_LLM.base_url, help="API base URL (default: the provider's own)."),
+        click.option("--base-url", default=_LLM.base_url,
+                     help="API base URL (default: the provider's own); e.g. http://127.0.0.1:8000/v1 for a local "
+                          "OpenAI-compatible server."),
+        click.option("--price-in", type=float, default=_LLM.price_in,
+                     help="USD per million input tokens, for a model not in the price table (0 for your own server)."),
+        click.option("--price-out", type=float, default=_LLM.price_out,
+                     help="USD per million output tokens (give both or neither)."),
         click.option("--cache", "cache_path", default=_LLM.cache_path,
                      help="Response cache (SQLite); default ~/.cache/sdfgen/<provider>-responses.sqlite."),
         click.option("--poll-interval", type=float, default=_LLM.poll_interval, show_default=True,
@@ -93,14 +104,17 @@ def backend_options(fn):
                            "hf://datasets/ORG/NAME[@REVISION][:CONFIG][/SPLIT] (streamed; pinned to its commit).")(fn)
     return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
                         help="How documents are written: offline templates (default), spliced into your own "
-                             "texts (--source), or a language model (anthropic, anthropic-batch: half price, "
-                             "slower).")(fn)
+                             "texts (--source), or a language model (anthropic, openai: any OpenAI-compatible "
+                             "server; the -batch variants: half price, slower).")(fn)
 
 
 def _settings(backend: str, kwargs: dict) -> BackendSettings:
-    """Pop the backend options out of a command's kwargs."""
+    """Pop the backend options out of a command's kwargs; the backend fills in its defaults."""
+    from .backends import backend_class
+
     llm = LLMOptions(**{n: kwargs.pop(n) for n in LLM_OPTION_NAMES})
-    return BackendSettings(backend, kwargs.pop("source", None), llm, source_column=kwargs.pop("text_column"))
+    return backend_class(backend).settle(BackendSettings(backend, kwargs.pop("source", None), llm,
+                                                         source_column=kwargs.pop("text_column")))
 
 
 @main.command()
@@ -141,6 +155,8 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
                    f"{result.manifest['fingerprint'][:16]}…); nothing to do", err=True)
     elif not quiet:
         click.echo(build_summary(result.manifest, time.monotonic() - started), err=True)
+    if result.api_errors:
+        click.echo(result.api_errors, err=True)
     click.echo(result.manifest["fingerprint"])
 
 
@@ -161,7 +177,11 @@ def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend:
     summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
     cls = backend_class(backend)
     if cls.uses_model:
+        from .errors import BuildError
         from .llm.estimate import estimate
+
+        if not settings.llm.model:
+            raise BuildError(f"--backend {backend} needs --model (the model name the server knows)")
         from .llm.prompts import PromptLibrary
         from .paths import templates_root
 
@@ -393,30 +413,54 @@ def push(out: str, repo_id: str, private: bool, branch: str | None, endpoint: st
 
 
 @main.command("fake-api")
+@click.option("--protocol", type=click.Choice(["anthropic", "openai"]), default="anthropic", show_default=True,
+              help="Which API to imitate: Anthropic's Messages and Batches, or OpenAI's Chat Completions, Files "
+                   "and Batches.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8765, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--rpm", type=float, default=None, help="Requests per minute before 429s.")
-@click.option("--input-tpm", type=float, default=None)
-@click.option("--output-tpm", type=float, default=None)
+@click.option("--rpm", type=float, default=None,
+              help="Requests per minute before 429s, advertised in the rate-limit headers [default: 4000 "
+                   "(anthropic), 5000 (openai); 0: unlimited, no headers].")
+@click.option("--input-tpm", type=float, default=None, help="Anthropic: input tokens per minute [2,000,000].")
+@click.option("--output-tpm", type=float, default=None, help="Anthropic: output tokens per minute [400,000].")
+@click.option("--tpm", type=float, default=None, help="OpenAI: prompt + max_tokens per minute [4,000,000].")
 @click.option("--p429", type=float, default=0.0, help="Share of requests answered 429.")
-@click.option("--p529", type=float, default=0.0, help="Share answered 529 (overloaded).")
+@click.option("--p529", type=float, default=0.0, help="Share answered 529 (overloaded; anthropic).")
 @click.option("--p500", type=float, default=0.0, help="Share answered 500.")
 @click.option("--pdrop", type=float, default=0.0, help="Share of connections dropped without an answer.")
 @click.option("--latency", type=float, nargs=2, default=(0.0, 0.0), show_default=True, help="Seconds, min max.")
 @click.option("--batch-delay", type=float, default=0.3, show_default=True, help="Seconds until a batch ends.")
-def fake_api(host: str, port: int, seed: int, rpm, input_tpm, output_tpm, p429, p529, p500, pdrop, latency,
-             batch_delay) -> None:
-    """Serve a loopback fake of the Anthropic Messages and Batches APIs, to rehearse a run for free.
+def fake_api(protocol: str, host: str, port: int, seed: int, rpm, input_tpm, output_tpm, tpm, p429, p529, p500, pdrop,
+             latency, batch_delay) -> None:
+    """Serve a loopback fake of the Anthropic or an OpenAI-compatible API, to rehearse a run for free.
+
+    It advertises generous limits in the headers the real APIs send, so the client's limiter ramps
+    up to them from its start value (--rpm 50) within seconds.
 
     \b
       sdfgen fake-api --port 8765 --p429 0.1 &
       ANTHROPIC_API_KEY=test sdfgen build SPEC -o out/x --backend anthropic --base-url http://127.0.0.1:8765
+      sdfgen fake-api --protocol openai --port 8766 &
+      sdfgen build SPEC -o out/y --backend openai --base-url http://127.0.0.1:8766/v1 --model m \\
+          --price-in 0 --price-out 0
     """
-    from .fakes.anthropic_api import FakeConfig, serve
+    def limit(value, default):
+        return default if value is None else (int(value) or None)
 
-    serve(FakeConfig(seed=seed, rpm=rpm, input_tpm=input_tpm, output_tpm=output_tpm, p429=p429, p529=p529,
-                     p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay), host, port)
+    if protocol == "openai":
+        from .fakes.openai_api import DEFAULT_RPM, DEFAULT_TPM, FakeOpenAIConfig
+        from .fakes.openai_api import serve as serve_openai
+
+        serve_openai(FakeOpenAIConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), tpm=limit(tpm, DEFAULT_TPM), p429=p429,
+                                      p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay),
+                     host, port)
+        return
+    from .fakes.anthropic_api import DEFAULT_INPUT_TPM, DEFAULT_OUTPUT_TPM, DEFAULT_RPM, FakeConfig, serve
+
+    serve(FakeConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), input_tpm=limit(input_tpm, DEFAULT_INPUT_TPM),
+                     output_tpm=limit(output_tpm, DEFAULT_OUTPUT_TPM), p429=p429, p529=p529, p500=p500, pdrop=pdrop,
+                     latency=tuple(latency), batch_delay=batch_delay), host, port)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ class Rejection:
     reason: str
     detail: str = ""
     document: Document | None = None
+    drafts: tuple[str, ...] = ()  # every answer paid for and rejected (LLM backends), the last one last
 
 
 @dataclass
@@ -75,8 +76,9 @@ class UnitRow:
     minhash: bytes | None = None  # MinHash signature (near-duplicate detection)
     trigrams: bytes | None = None  # distinct sampled 3-gram hashes (documents of the 3-gram sample only)
     n_trigrams: int | None = None
+    drafts: list[str] | None = None  # a rejected LLM document's answers, every attempt
 
-    SIDE_FIELDS = ("names", "minhash", "trigrams", "n_trigrams", "reason", "detail")
+    SIDE_FIELDS = ("names", "minhash", "trigrams", "n_trigrams", "reason", "detail", "drafts")
 
     def to_arrow(self) -> dict:
         return {**self.record, **{name: getattr(self, name) for name in self.SIDE_FIELDS}}

@@ -33,8 +33,13 @@ def _endpoint() -> str:
 def resolve_revision(given: str, repo: str, revision: str | None) -> str:
     """The commit sha `revision` of dataset `repo` (default: the main branch) points at now."""
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, OfflineModeIsEnabled,
-                                        RepositoryNotFoundError, RevisionNotFoundError)
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
     try:
         return HfApi().dataset_info(repo, revision=revision).sha

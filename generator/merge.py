@@ -55,7 +55,8 @@ def merge_units(spec, units_dir: Path, shards_dir: Path, rejected_dir: Path, scr
                     writer.write([row.record])
                 else:
                     rejections[row.reason] += 1
-                    rejected_writer.write([{**row.record, "reason": row.reason, "detail": row.detail}])
+                    rejected_writer.write([{**row.record, "reason": row.reason, "detail": row.detail,
+                                             "drafts": row.drafts}])
     finally:
         duplicates.close()
     found = duplicates.counts["near_duplicate"] + duplicates.counts["exact_duplicate"]

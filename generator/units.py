@@ -57,13 +57,17 @@ def document_row(doc: Document) -> dict:
 
 
 def rejected_row(plan: DocPlan, rejection: Rejection) -> UnitRow:
+    """A rejection's row: the document if there was one, else the last answer the model gave for it
+    (its raw text, tags and all), so a paid-for draft is never thrown away."""
     doc = rejection.document
+    drafts = list(rejection.drafts)
     record = {
-        "id": plan.id, "text": doc.text if doc else "", "kind": plan.kind, "genre": plan.genre, "topic": plan.topic,
+        "id": plan.id, "text": doc.text if doc else (drafts[-1] if drafts else ""), "kind": plan.kind,
+        "genre": plan.genre, "topic": plan.topic,
         "facts": [c.fact for c in plan.facts], "spans": [], "depth": None, "n_tokens": doc.n_tokens if doc else 0,
         "title": doc.title if doc else None, "idea": None, "source_id": doc.extra.get("source_id") if doc else None,
     }
-    return UnitRow(record, reason=rejection.reason, detail=rejection.detail)
+    return UnitRow(record, reason=rejection.reason, detail=rejection.detail, drafts=drafts or None)
 
 
 def run_unit(spec, backend, checks, plans: list[DocPlan]) -> Unit:

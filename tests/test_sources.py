@@ -6,8 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from generator.errors import SourceError
-from generator.sources import (SourceRef, check_pin, describe, files_sha256, parse_source, pin_source,
-                               read_source)
+from generator.sources import SourceRef, check_pin, describe, files_sha256, parse_source, pin_source, read_source
 
 
 @pytest.mark.parametrize("given, repo, revision, config, split", [

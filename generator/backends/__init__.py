@@ -64,6 +64,11 @@ class Backend:
         self.settings = context.settings
 
     @classmethod
+    def settle(cls, settings: BackendSettings) -> BackendSettings:
+        """The settings with this backend's defaults filled in (the model, for LLM backends)."""
+        return settings
+
+    @classmethod
     def check_settings(cls, settings: BackendSettings) -> None:
         """Refuse settings this backend cannot run with, before anything is written (raise BuildError)."""
 
@@ -100,6 +105,8 @@ REGISTRY: dict[str, str | type[Backend]] = {
     "splice": "generator.backends.splice:SpliceBackend",
     "anthropic": "generator.backends.anthropic:AnthropicBackend",
     "anthropic-batch": "generator.backends.anthropic:AnthropicBatchBackend",
+    "openai": "generator.backends.openai:OpenAIBackend",
+    "openai-batch": "generator.backends.openai:OpenAIBatchBackend",
 }
 
 
