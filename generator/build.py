@@ -32,6 +32,7 @@ from .merge import merge_units
 from .paths import templates_root, tree_sha256
 from .plan import counts, plan_documents, surface_form_warnings
 from .units import UnitJob, run_unit, write_unit
+from .verify import list_files
 
 __all__ = ["BuildError", "BuildResult", "build"]
 
@@ -178,6 +179,8 @@ def _finish(spec, out: Path, work: Path, backend, templates_sha: str, key: str, 
     write_card(staging / "README.md", spec, manifest)
     # The exact spec travels with the data, so a dataset folder (or Hub repo) can be rebuilt on its own.
     (staging / "corpus.yaml").write_bytes(spec.path.read_bytes())
+    # Every published file, hashed: verify and push cover all of them, not only the shards.
+    manifest["files"] = list_files(staging)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     outdir.publish(staging, out, work)
     return manifest

@@ -350,15 +350,21 @@ def rebuild(lock: str, out: str, force: bool) -> None:
 @click.option("--branch", default=None, help="Commit to this branch instead of main.")
 @click.option("--endpoint", default=None, help="Hub URL (default HF_ENDPOINT or huggingface.co).")
 def push(out: str, repo_id: str, private: bool, branch: str | None, endpoint: str | None) -> None:
-    """Publish OUT to the Hub in one commit (card, data, manifest, spec) and tag it with the version.
+    """Publish OUT to the Hub in one commit (card, data, manifest, spec, plots) and tag it with the version.
 
-    The token comes from HF_TOKEN or your saved login; it is never written anywhere.
+    Everything is checked before anything is written: a version whose tag holds other content, or
+    a branch holding a newer version, is refused and the repo left as it was; pushing what the tag
+    already holds does nothing. rejected/ stays local. The token comes from HF_TOKEN or your saved login; it is never written anywhere.
     """
     from .hub import push as run_push
 
     result = run_push(Path(out), repo_id, private=private, branch=branch, endpoint=endpoint,
                       log=lambda m: click.echo(m, err=True))
-    click.echo(f"{repo_id}: {result['files']} files in commit {result['commit'][:12]}, tagged {result['tag']}")
+    if result["unchanged"]:
+        click.echo(f"{repo_id}: {result['tag']} already holds these {result['files']} files (commit "
+                   f"{result['commit'][:12]}); nothing pushed")
+    else:
+        click.echo(f"{repo_id}: {result['files']} files in commit {result['commit'][:12]}, tagged {result['tag']}")
 
 
 @main.command("fake-api")

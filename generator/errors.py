@@ -34,6 +34,10 @@ class SourceError(UserError):
     """A source of real documents (to mix or to splice into) cannot be read."""
 
 
+class DatasetError(UserError):
+    """A dataset folder that is missing, damaged or not a dataset at all (names the path)."""
+
+
 class ExportError(UserError):
     pass
 

@@ -66,6 +66,12 @@ class CorpusStats:
         return [sum(self.depth_hist[i * width:(i + 1) * width + (1 if i == bins - 1 else 0)]) for i in range(bins)]
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """A semver's major, minor and patch, for ordering releases (ValueError if it has none)."""
+    core = version.split("+")[0].split("-")[0]
+    return tuple(int(x) for x in core.split("."))
+
+
 def fingerprint(spec_sha256: str, shard_hashes: list[str], tokenizer: str) -> str:
     payload = json.dumps({"spec_sha256": spec_sha256, "shards": sorted(shard_hashes), "tokenizer": tokenizer},
                          sort_keys=True, separators=(",", ":"))

@@ -14,12 +14,8 @@ from pathlib import Path
 
 from .build import build
 from .errors import ReleaseError
+from .manifest import version_key
 from .verify import verify_dataset
-
-
-def _version_key(version: str) -> tuple:
-    core = version.split("+")[0].split("-")[0]
-    return tuple(int(x) for x in core.split("."))
 
 
 def lock_path(root: Path, name: str, version: str) -> Path:
@@ -31,9 +27,9 @@ def previous_release(root: Path, name: str, version: str) -> dict | None:
     older = []
     for path in folder.glob("*.json") if folder.is_dir() else []:
         lock = json.loads(path.read_text())
-        if _version_key(lock["manifest"]["version"]) < _version_key(version):
+        if version_key(lock["manifest"]["version"]) < version_key(version):
             older.append(lock)
-    return max(older, key=lambda lk: _version_key(lk["manifest"]["version"]), default=None)
+    return max(older, key=lambda lk: version_key(lk["manifest"]["version"]), default=None)
 
 
 def release(out: Path, root: Path) -> tuple[Path, bool]:

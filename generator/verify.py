@@ -1,4 +1,9 @@
-"""Re-hash a dataset folder against its manifest."""
+"""Re-hash a dataset folder against its manifest: every file the manifest lists, and nothing unlisted
+beside them.
+
+The manifest's `files` lists every file of the dataset but the manifest itself (shards, rejected
+documents, card, spec, plots that `stats --plots` wrote into the folder), each with its sha256.
+"""
 from __future__ import annotations
 
 import json
@@ -8,6 +13,8 @@ from pathlib import Path
 from .manifest import fingerprint
 from .shards import sha256_file
 
+MANIFEST = "manifest.json"
+
 
 @dataclass
 class Verification:
@@ -15,42 +22,87 @@ class Verification:
     problems: list[str] = field(default_factory=list)
 
 
+def file_entry(folder: Path, path: str) -> dict:
+    """The manifest's record of one file of the dataset (path relative to the folder, POSIX)."""
+    full = Path(folder) / path
+    return {"path": path, "sha256": sha256_file(full), "bytes": full.stat().st_size}
+
+
+def list_files(folder: Path) -> list[dict]:
+    """Entries for every file under `folder` but the manifest and dot-files (the build's work folder)."""
+    folder = Path(folder)
+    paths = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+    keep = sorted(p for p in paths if p != MANIFEST and not any(part.startswith(".") for part in p.split("/")))
+    return [file_entry(folder, p) for p in keep]
+
+
+def listed_files(manifest: dict) -> list[str]:
+    """Every file path a manifest vouches for (manifests before `files` listed shards and rejected files)."""
+    if "files" in manifest:
+        return [f["path"] for f in manifest["files"]]
+    entries = manifest.get("shards", []) + manifest.get("rejected_files", [])
+    return [e["path"] for e in entries] + ["README.md", "corpus.yaml"]
+
+
+def read_manifest(out: Path) -> dict:
+    """OUT's manifest, or DatasetError naming what is wrong with it."""
+    from .errors import DatasetError
+
+    path = Path(out) / MANIFEST
+    if not Path(out).is_dir():
+        raise DatasetError(f"{out}: not a folder")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"{out}: no {MANIFEST}; not a dataset folder built by sdfgen") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); the manifest is damaged") from None
+    missing = [k for k in ("name", "version", "fingerprint", "shards", "totals", "spec", "tokenizer")
+               if not isinstance(manifest, dict) or k not in manifest]
+    if missing:
+        raise DatasetError(f"{path}: not an sdfgen manifest (no {missing[0]!r})")
+    return manifest
+
+
 def verify_dataset(out: Path | str) -> Verification:
+    from .errors import DatasetError
+
     out = Path(out)
     result = Verification()
     try:
-        manifest = json.loads((out / "manifest.json").read_text())
-    except FileNotFoundError:
-        result.problems.append(f"{out / 'manifest.json'}: missing")
+        manifest = read_manifest(out)
+    except DatasetError as exc:
+        result.problems.append(str(exc))
         return result
-    except json.JSONDecodeError as exc:
-        result.problems.append(f"{out / 'manifest.json'}: not valid JSON ({exc.msg})")
-        return result
-    listed = set()
-    for entry in manifest.get("shards", []) + manifest.get("rejected_files", []):
-        path = out / entry["path"]
-        listed.add(path.resolve())
-        if not path.exists():
-            result.problems.append(f"{entry['path']}: missing")
+    expected: dict[str, str] = {}
+    for entry in manifest.get("shards", []) + manifest.get("rejected_files", []) + manifest.get("files", []):
+        if expected.setdefault(entry["path"], entry["sha256"]) != entry["sha256"]:
+            result.problems.append(f"{entry['path']}: the manifest gives it two different sha256")
+    if "files" not in manifest:
+        expected.update({p: None for p in ("README.md", "corpus.yaml") if (out / p).exists()})
+    for path, sha in sorted(expected.items()):
+        full = out / path
+        if not full.is_file():
+            result.problems.append(f"{path}: missing")
             continue
-        actual = sha256_file(path)
-        if actual != entry["sha256"]:
-            result.problems.append(f"{entry['path']}: sha256 {actual[:16]}… does not match the manifest's "
-                                   f"{entry['sha256'][:16]}…")
-        else:
-            result.checked.append(entry["path"])
-    for folder in ("data", "rejected"):
-        for path in sorted((out / folder).glob("*")) if (out / folder).is_dir() else []:
-            if path.resolve() not in listed:
-                result.problems.append(f"{path.relative_to(out)}: not listed in the manifest")
-    spec_copy = out / "corpus.yaml"
-    if spec_copy.exists():
-        if sha256_file(spec_copy) != manifest["spec"]["sha256"]:
+        actual = sha256_file(full)
+        if sha is not None and actual != sha:
+            result.problems.append(f"{path}: sha256 {actual[:16]}… does not match the manifest's {sha[:16]}…")
+        elif path == "corpus.yaml" and actual != manifest["spec"]["sha256"]:
             result.problems.append("corpus.yaml: does not match the spec sha256 in the manifest")
         else:
-            result.checked.append("corpus.yaml")
-    expected = fingerprint(manifest["spec"]["sha256"], [s["sha256"] for s in manifest.get("shards", [])],
-                           manifest["tokenizer"])
-    if expected != manifest.get("fingerprint"):
+            result.checked.append(path)
+    # A file the manifest does not list, inside a folder whose files it lists, is not part of the
+    # dataset but would travel with it (load_dataset reads data/*, push sends the folder's files).
+    folders = {Path(p).parent for p in expected if "/" in p} | {Path("data"), Path("rejected")}
+    for folder in sorted(folders):
+        for path in sorted((out / folder).rglob("*")) if (out / folder).is_dir() else []:
+            rel = path.relative_to(out).as_posix()
+            if path.is_file() and rel not in expected:
+                result.problems.append(f"{rel}: not listed in the manifest")
+    shards = [s["sha256"] for s in manifest.get("shards", [])]
+    if fingerprint(manifest["spec"]["sha256"], shards, manifest["tokenizer"]) != manifest.get("fingerprint"):
         result.problems.append("manifest.json: fingerprint does not match its own shard list")
     return result
