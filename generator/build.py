@@ -29,7 +29,7 @@ from .library import load_spec_and_library
 from .llm.executors import FatalAPIError
 from .manifest import BuildInfo, assemble, shard_entry
 from .merge import merge_units
-from .paths import templates_root, tree_sha256
+from .paths import ensure_folder, templates_root, tree_sha256
 from .plan import counts, plan_documents, surface_form_warnings
 from .units import UnitJob, run_unit, write_unit
 from .verify import list_files
@@ -65,8 +65,9 @@ def _refuse_unusable(cls: type[Backend], settings: BackendSettings, workers: int
                      count: int | None) -> None:
     if workers < 1:
         raise BuildError("--workers must be at least 1")
-    if count is not None and count < 0:
-        raise BuildError("--count must be zero or more")
+    if count is not None and count < 1:
+        # An empty dataset is no dataset: datasets.load_dataset cannot open a folder without rows.
+        raise BuildError(f"--count {count}: a dataset needs at least one document")
     if not cls.runs_in_workers and (workers > 1 or executor != "local"):
         raise BuildError(f"the {cls.name} backend runs requests concurrently in one process; use --concurrency, "
                          "not --workers or --executor")
@@ -93,6 +94,7 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     if add:
         identity = {"backend": identity, "added": [hashlib.sha256(p.read_bytes()).hexdigest() for p in add]}
     key = build_key(spec, seed, count, identity, templates_sha)
+    ensure_folder(out)  # a path under a file or without permission fails here, before anything is written
     mode = outdir.prepare(out, key, force, log)
     if cls.exact_phrasings:
         for warning in surface_form_warnings(spec):

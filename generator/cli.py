@@ -29,6 +29,16 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             _fail(str(exc), exc.exit_code)
+        except click.UsageError as exc:
+            # A command's own arguments (a path that must be a folder, a value out of range): one
+            # line like every other refusal, with where to read more, instead of click's three.
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            _fail(f"{exc.format_message()}{hint}", exc.exit_code)
+        except OSError as exc:
+            # What the machine refuses (a full disk, a folder that vanished, no permission) is the
+            # user's to fix too: name the path and the reason, not the line of code that met it.
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -196,9 +206,11 @@ def verify(out: str) -> None:
 def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str | None, seed: int,
            color: bool | None) -> None:
     """Print documents of OUT with fact mentions highlighted ([[like this]] when not on a terminal)."""
+    from .dataset import open_dataset
     from .sample import HIGHLIGHT, PLAIN, describe, highlight, matching_rows, pick
 
-    rows = pick(matching_rows(out, genre, fact, kind), count, seed)
+    manifest = open_dataset(out)
+    rows = pick(matching_rows(out, manifest, genre, fact, kind), count, seed)
     if not rows:
         _fail("no document matches those filters", code=1)
     color = sys.stdout.isatty() if color is None else color
@@ -217,11 +229,10 @@ def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str 
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
     """Tables of OUT by genre, fact, explicitness, depth, length, diversity and rejections."""
+    from .dataset import open_dataset
     from .stats import collect, embed_in_card, render_text, write_plots
 
-    if not (Path(out) / "manifest.json").exists():
-        _fail(f"{out}: no manifest.json; is this a dataset folder built by sdfgen?")
-    figures = collect(out)
+    figures = collect(out, open_dataset(out))
     if plots_dir:
         written = write_plots(figures, Path(plots_dir))
         embedded = embed_in_card(Path(out), written)
@@ -390,8 +401,12 @@ def fake_api(host: str, port: int, seed: int, rpm, input_tpm, output_tpm, p429, 
     """
     from .fakes.anthropic_api import FakeConfig, serve
 
-    serve(FakeConfig(seed=seed, rpm=rpm, input_tpm=input_tpm, output_tpm=output_tpm, p429=p429, p529=p529,
-                     p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay), host, port)
+    config = FakeConfig(seed=seed, rpm=rpm, input_tpm=input_tpm, output_tpm=output_tpm, p429=p429, p529=p529,
+                        p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay)
+    try:
+        serve(config, host, port)
+    except OSError as exc:
+        _fail(f"{host}:{port}: cannot listen: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":

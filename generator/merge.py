@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .dedup import Duplicates, minhasher_for
+from .errors import BuildError
 from .diversity import DiversityReport
 from .manifest import CorpusStats
 from .shards import REJECTED_SCHEMA, SCHEMA, ShardInfo, ShardWriter
@@ -27,6 +28,19 @@ class Merged:
     rejections: Counter
 
 
+def _read_unit(path: Path):
+    """A unit file, or BuildError naming a damaged one, which is removed so that the next run rewrites it."""
+    import pyarrow as pa
+
+    try:
+        return read_unit(path)
+    except (OSError, pa.ArrowException) as exc:
+        path.unlink(missing_ok=True)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BuildError(f"{path}: damaged work unit ({reason}); removed it: run the same command again "
+                         "to write it anew") from None
+
+
 def merge_units(spec, units_dir: Path, shards_dir: Path, rejected_dir: Path, scratch: Path) -> Merged:
     out = spec.output
     writer = ShardWriter(shards_dir, "shard", SCHEMA, int(out.shard_size_mb * 1024 * 1024), out.row_group_rows,
@@ -41,7 +55,7 @@ def merge_units(spec, units_dir: Path, shards_dir: Path, rejected_dir: Path, scr
     considered = 0
     try:
         for path in sorted(units_dir.glob("unit-*.arrow")):
-            unit = read_unit(path)
+            unit = _read_unit(path)
             diversity.add_unit(unit.eightgrams)
             for row in unit.rows:
                 if row.reason is None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .paths import ensure_folder
+
 FIGURES = {
     "depth": "depth.png",
     "tokens_by_genre": "tokens_by_genre.png",
@@ -15,28 +17,25 @@ FIGURES = {
 }
 
 
-def collect(out: Path) -> dict:
-    """Read the manifest and one pass over the shards."""
-    import pyarrow.parquet as pq
+def collect(out: Path, manifest: dict) -> dict:
+    """The manifest's figures and one pass over the shards (dataset.open_dataset checked them first)."""
+    from .dataset import rows
 
     out = Path(out)
-    manifest = json.loads((out / "manifest.json").read_text())
     depths, tokens = [], []
     by_explicitness: Counter[str] = Counter()
     docs_by_explicitness: Counter[str] = Counter()
     tokens_by_kind: Counter[str] = Counter()
     docs_by_kind: Counter[str] = Counter()
-    for shard in sorted((out / "data").glob("*.parquet")):
-        table = pq.read_table(shard, columns=["kind", "depth", "n_tokens", "spans"])
-        for row in table.to_pylist():
-            tokens.append(row["n_tokens"])
-            docs_by_kind[row["kind"]] += 1
-            tokens_by_kind[row["kind"]] += row["n_tokens"]
-            if row["depth"] is not None:
-                depths.append(row["depth"])
-            levels = {s["explicitness"] for s in row["spans"]}
-            by_explicitness.update(s["explicitness"] for s in row["spans"])
-            docs_by_explicitness.update(levels)
+    for row in rows(out, manifest, ["kind", "depth", "n_tokens", "spans"]):
+        tokens.append(row["n_tokens"])
+        docs_by_kind[row["kind"]] += 1
+        tokens_by_kind[row["kind"]] += row["n_tokens"]
+        if row["depth"] is not None:
+            depths.append(row["depth"])
+        levels = {s["explicitness"] for s in row["spans"]}
+        by_explicitness.update(s["explicitness"] for s in row["spans"])
+        docs_by_explicitness.update(levels)
     tokens_arr = np.array(tokens or [0])
     depth_arr = np.array(depths) if depths else None
     pct = (5, 25, 50, 75, 95)
@@ -111,8 +110,7 @@ def write_plots(stats: dict, folder: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(folder)
     written = []
 
     def save(fig, name):

@@ -59,11 +59,25 @@ def read_manifest(out: Path) -> dict:
         raise DatasetError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); the manifest is damaged") from None
-    missing = [k for k in ("name", "version", "fingerprint", "shards", "totals", "spec", "tokenizer")
-               if not isinstance(manifest, dict) or k not in manifest]
-    if missing:
-        raise DatasetError(f"{path}: not an sdfgen manifest (no {missing[0]!r})")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise DatasetError(f"{path}: not an sdfgen manifest ({problem})")
     return manifest
+
+
+def manifest_problem(manifest) -> str | None:
+    """The first way `manifest` breaks the manifest's JSON Schema, in a few words; None when it fits."""
+    from jsonschema import Draft202012Validator
+
+    from .manifest import manifest_schema
+
+    error = next(iter(sorted(Draft202012Validator(manifest_schema()).iter_errors(manifest),
+                             key=lambda e: list(map(str, e.absolute_path)))), None)
+    if error is None:
+        return None
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    message = error.message if len(error.message) <= 100 else error.message[:97] + "..."
+    return f"{where}: {message}" if where else message
 
 
 def verify_dataset(out: Path | str) -> Verification:
