@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -28,13 +29,23 @@ from .errors import BuildError, UserError
 from .library import load_spec_and_library
 from .llm.executors import FatalAPIError
 from .manifest import BuildInfo, assemble, shard_entry
-from .merge import merge_units
+from .merge import Merged, Merger
 from .paths import ensure_folder, templates_root, tree_sha256
-from .plan import counts, plan_documents, surface_form_warnings
+from .plan import counts, doc_index, plan_documents, replacement_plans, surface_form_warnings
+from .summary import build_estimate, cost_estimate, summarise_plans
 from .units import UnitJob, run_unit, write_unit
 from .verify import list_files
 
 __all__ = ["BuildError", "BuildResult", "build"]
+
+# Replacement rounds after the first plans: each plans one document for every one the round before
+# did not keep. Rounds shrink geometrically with the rejection rate; the bounds stop a spec whose
+# filters reject nearly everything from running (and, with a model, spending) for ever: at most 20
+# rounds, at most as many replacements as first plans, and no further round after one that kept
+# none of at least 8 plans.
+MAX_REPLACEMENT_ROUNDS = 20
+MAX_REPLACEMENT_SHARE = 1.0
+NO_PROGRESS_EVIDENCE = 8
 
 
 @dataclass
@@ -85,6 +96,7 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     spec, library = load_spec_and_library(spec_path)
     cls = backend_class(settings.name)
     _refuse_unusable(cls, settings, workers, executor, count)
+    counts(spec, count)  # refuses a count that gives no document, before anything is written
     seed = spec.seed if seed is None else seed
     out = Path(out)
     templates_sha = tree_sha256(templates_root(), cls.template_patterns)
@@ -101,6 +113,10 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
             log(f"warning: {warning}")
     if mode == "done":
         return BuildResult(json.loads((out / "manifest.json").read_text()), out, skipped=True)
+    if progress:
+        expected = summarise_plans(spec, library, seed, count)
+        expected["cost_estimate"] = cost_estimate(spec, cls, settings, expected)
+        log(build_estimate(expected, n_added))
 
     work = outdir.start(out, {"build_key": key, "spec": str(spec.path), "seed": seed, "count": count})
     try:
@@ -109,64 +125,137 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
         shutil.rmtree(work, ignore_errors=True)
         raise
     try:
-        backend.prepare(plan_documents(spec, seed, count))
-        n_fact, n_background = counts(spec, count)
-        planned = n_fact + n_background + n_added
-
-        def all_plans():
-            return itertools.chain(plan_documents(spec, seed, count), added_plans(add, n_fact + n_background,
-                                                                                  spec.documents.depth))
-
-        reused = _write_units(spec, backend, cls, settings, seed, work, all_plans(), planned,
-                              unit_size or cls.unit_size, workers, executor, ray_address, progress)
-        manifest = _finish(spec, out, work, backend, templates_sha, key, seed, count, planned)
+        run = Rounds(spec, backend, cls, settings, seed, work, count, add, n_added, unit_size or cls.unit_size,
+                     progress, log)
+        run.start_engine(executor, workers, ray_address)
+        merged, replacements = run.all()
+        if not merged.stats.documents:
+            reasons = ", ".join(f"{r} {n}" for r, n in merged.rejections.most_common())
+            raise BuildError(f"{out}: no document was kept ({reasons}); nothing to publish. The rejected documents "
+                             f"are in {work / 'publish' / 'rejected'}; loosen the spec's filters")
+        info = BuildInfo(seed, count, run.planned, key, templates_sha, backend.backend_manifest(),
+                         backend.usage_manifest(), replacements)
+        manifest = _finish(spec, out, work, merged, info)
     except FatalAPIError as exc:
         raise BuildError(str(exc)) from None
     finally:
         backend.close()
-    return BuildResult(manifest, out, units_reused=reused)
+    return BuildResult(manifest, out, units_reused=run.reused)
 
 
-def _write_units(spec, backend, cls, settings, seed, work: Path, plans, planned: int, unit_size: int,
-                 workers: int, executor: str, ray_address: str | None, progress: bool) -> int:
-    """Write every unit not yet on disk; return how many were already there."""
-    from tqdm import tqdm
+class Rounds:
+    """The plans of a build, written as work units and merged, round after round.
 
-    checks = document_checks(spec, cls.exact_phrasings)
-    units_dir = work / "units"
-    reused = 0
-    with tqdm(total=planned, unit="doc", desc="writing", file=sys.stderr, disable=not progress or None) as bar:
-        def jobs():
-            nonlocal reused
-            for number, unit in enumerate(_chunks(plans, unit_size)):
-                path = units_dir / f"unit-{number:06d}.arrow"
-                if path.exists():
-                    reused += 1
-                    bar.update(len(unit))
-                    continue
-                yield UnitJob(str(spec.path), seed, settings, import_path(cls), str(templates_root()), number,
-                              str(path), tuple(unit))
+    Round 0 holds the plans of every document to keep (and the --add documents). Each later round
+    plans one replacement, with the next ids, for every generated plan the previous round did not
+    keep, until all are kept, a round keeps none, or MAX_REPLACEMENT_ROUNDS is reached. A round's
+    plans depend only on what earlier rounds kept, which depends only on the spec and seed: the
+    same units, the same bytes, for any worker count and after any interruption.
+    """
 
-        def write_here(job: UnitJob) -> None:
-            write_unit(Path(job.path), run_unit(spec, backend, checks, list(job.plans)))
+    def __init__(self, spec, backend, cls, settings, seed: int, work: Path, count: int | None, add: list[Path],
+                 n_added: int, unit_size: int, progress: bool, log):
+        self.spec, self.backend, self.cls, self.settings, self.seed = spec, backend, cls, settings, seed
+        self.work, self.count, self.add, self.n_added = work, count, add, n_added
+        self.unit_size, self.progress, self.log = unit_size, progress, log
+        self.checks = document_checks(spec, cls.exact_phrasings)
+        self.engine = None
+        n_fact, n_background = counts(spec, count)
+        self.generated = n_fact + n_background
+        self.planned = self.generated + n_added
+        self.units = 0  # unit files numbered across rounds, in plan order
+        self.reused = 0
+        self.history: list[tuple[int, list]] = []  # (first index, [(kind, primary)]) of each replacement round
 
+    def start_engine(self, executor: str, workers: int, ray_address: str | None) -> None:
         try:
-            engine = make_engine(executor, workers, ray_address, local=write_here)
+            self.engine = make_engine(executor, workers, ray_address, local=self._write_here)
         except RuntimeError as exc:
             raise BuildError(str(exc)) from None
-        for _, written in engine.run(jobs()):
+
+    def _write_here(self, job: UnitJob) -> None:
+        """A unit written in this process, which already holds the spec, backend and checks."""
+        write_unit(Path(job.path), run_unit(self.spec, self.backend, self.checks, list(job.plans)))
+
+    def _generated_plans(self):
+        """Every generated plan so far, in id order (what an LLM backend assigns its ideas from)."""
+        plans = plan_documents(self.spec, self.seed, self.count)
+        return itertools.chain(plans, *(replacement_plans(self.spec, self.seed, start, replaced)
+                                        for start, replaced in self.history))
+
+    def all(self) -> tuple:
+        from tqdm import tqdm
+
+        for stale in (self.work / "publish", self.work / "shards"):
+            if stale.exists():
+                shutil.rmtree(stale)
+        merger = Merger(self.spec, self.work / "shards", self.work / "publish" / "rejected", scratch=self.work)
+        reasons: Counter[str] = Counter()
+        try:
+            with tqdm(total=self.planned, unit="doc", desc="writing", file=sys.stderr,
+                      disable=not self.progress or None) as bar:
+                self.backend.prepare(self._generated_plans())
+                first = itertools.chain(plan_documents(self.spec, self.seed, self.count),
+                                        added_plans(self.add, self.generated, self.spec.documents.depth))
+                added = range(self.generated, self.planned)
+                pending = [r for path in self._write(first, bar) for r in merger.add(path)
+                           if doc_index(r.id) not in added]
+                tried, budget = self.generated, int(self.generated * MAX_REPLACEMENT_SHARE)
+                while pending and len(self.history) < MAX_REPLACEMENT_ROUNDS and budget > 0:
+                    if len(pending) == tried and tried >= NO_PROGRESS_EVIDENCE:
+                        break  # the last round kept none of its plans: another would do no better
+                    chosen, rest = pending[:budget], pending[budget:]
+                    budget -= len(chosen)
+                    start = self.planned
+                    replaced = [(r.kind, r.primary) for r in chosen]
+                    self.history.append((start, replaced))
+                    reasons.update(r.reason for r in chosen)
+                    self.planned += len(replaced)
+                    bar.total = self.planned
+                    bar.refresh()
+                    self.backend.prepare(self._generated_plans())
+                    plans = replacement_plans(self.spec, self.seed, start, replaced)
+                    pending = [r for path in self._write(plans, bar) for r in merger.add(path)] + rest
+                    tried = len(replaced)
+            merged = merger.close()
+        except BaseException:
+            merger.abort()
+            raise
+        n_fact, n_background = counts(self.spec, self.count)
+        if pending:
+            self.log(f"warning: kept {self.generated - len(pending):,} documents, {len(pending):,} short of the "
+                     f"{self.generated:,} planned, after {len(self.history)} round(s) of replacements "
+                     f"({', '.join(f'{k} {v}' for k, v in Counter(r.reason for r in pending).most_common())})")
+        replacements = {"target_fact_documents": n_fact, "target_background_documents": n_background,
+                        "rounds": len(self.history), "planned": sum(len(r) for _, r in self.history),
+                        "by_reason": dict(sorted(reasons.items())), "shortfall": len(pending)}
+        return merged, replacements
+
+    def _write(self, plans, bar) -> list[Path]:
+        """Write every unit of `plans` not yet on disk; return the unit files in plan order."""
+        units_dir = self.work / "units"
+        paths: list[Path] = []
+
+        def jobs():
+            for unit in _chunks(plans, self.unit_size):
+                path = units_dir / f"unit-{self.units:06d}.arrow"
+                paths.append(path)
+                self.units += 1
+                if path.exists():
+                    self.reused += 1
+                    bar.update(len(unit))
+                    continue
+                yield UnitJob(str(self.spec.path), self.seed, self.settings, import_path(self.cls),
+                              str(templates_root()), self.units - 1, str(path), tuple(unit))
+
+        for _, written in self.engine.run(jobs()):
             bar.update(written)
-    return reused
+        return paths
 
 
-def _finish(spec, out: Path, work: Path, backend, templates_sha: str, key: str, seed: int, count: int | None,
-            planned: int) -> dict:
-    """Merge the units into shards, write manifest and card, and publish the dataset into OUT."""
-    staging, shards_dir = work / "publish", work / "shards"
-    for stale in (staging, shards_dir):
-        if stale.exists():
-            shutil.rmtree(stale)
-    merged = merge_units(spec, work / "units", shards_dir, staging / "rejected", scratch=work)
+def _finish(spec, out: Path, work: Path, merged: Merged, info: BuildInfo) -> dict:
+    """Name the shards, write manifest and card, and publish the dataset into OUT."""
+    staging = work / "publish"
     data_dir = staging / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     n = len(merged.shards)
@@ -176,7 +265,6 @@ def _finish(spec, out: Path, work: Path, backend, templates_sha: str, key: str, 
         os.replace(shard.path, final)
         shard_entries.append(shard_entry(f"data/{final.name}", shard))
     rejected_entries = [shard_entry(f"rejected/{r.path.name}", r) for r in merged.rejected]
-    info = BuildInfo(seed, count, planned, key, templates_sha, backend.backend_manifest(), backend.usage_manifest())
     manifest = assemble(spec, merged, shard_entries, rejected_entries, info)
     write_card(staging / "README.md", spec, manifest)
     # The exact spec travels with the data, so a dataset folder (or Hub repo) can be rebuilt on its own.

@@ -115,8 +115,9 @@ def _settings(backend: str, kwargs: dict) -> BackendSettings:
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=str),
               help="Dataset folder to write (data/, manifest.json, README.md).")
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
-@click.option("--count", type=click.IntRange(min=0), default=None,
-              help="Documents to write in all (fact-bearing plus background, in the spec's ratio).")
+@click.option("--count", type=int, default=None,
+              help="Documents to keep in all (fact-bearing plus background, in the spec's ratio); rejected "
+                   "ones are replaced.")
 @click.option("--force", is_flag=True, help="Replace a finished dataset of other content in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -154,28 +155,22 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
-@click.option("--count", type=click.IntRange(min=0), default=None, help="Documents in all, as for build.")
+@click.option("--count", type=int, default=None, help="Documents kept in all, as for build.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON.")
 @backend_options
 def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend: str, **kwargs) -> None:
     """Show what `build` would write for SPEC, and with a language-model backend what it would cost. Writes nothing."""
     from .backends import backend_class
     from .library import load_spec_and_library
-    from .summary import plan_summary, summarise_plans
+    from .summary import cost_estimate, plan_summary, summarise_plans
 
     corpus, library = load_spec_and_library(spec)
     settings = _settings(backend, kwargs)
     summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
     cls = backend_class(backend)
+    summary["backend"] = backend
     if cls.uses_model:
-        from .llm.estimate import estimate
-        from .llm.prompts import PromptLibrary
-        from .paths import templates_root
-
-        summary["backend"] = backend
-        summary["cost_estimate"] = estimate(corpus, settings.llm, summary["fact_documents"],
-                                            summary["background_documents"], PromptLibrary(templates_root() / "prompts"),
-                                            batch=getattr(cls, "batch", False))
+        summary["cost_estimate"] = cost_estimate(corpus, cls, settings, summary)
     click.echo(json.dumps(summary, indent=2) if as_json else plan_summary(summary))
 
 

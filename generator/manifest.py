@@ -103,6 +103,7 @@ class BuildInfo:
     templates_sha256: str
     backend: dict  # backend_manifest()
     usage: dict  # usage_manifest()
+    replacements: dict  # what stood in for rejected plans (build.Rounds)
 
 
 def shard_entry(path: str, shard) -> dict:
@@ -143,6 +144,7 @@ def assemble(spec, merged, shard_entries: list[dict], rejected_entries: list[dic
         "depth_percentiles": stats.depth_percentiles(),
         "depth_histogram": stats.depth_histogram(),
         "rejections": sorted_counts(rejections),
+        "replacements": info.replacements,
         "diversity": merged.diversity,
         "decontamination": {"ngram": decontamination.ngram, "files": [
             {"path": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in decontamination.files]},
