@@ -146,7 +146,7 @@ def assemble(spec, merged, shard_entries: list[dict], rejected_entries: list[dic
         "rejections": sorted_counts(rejections),
         "replacements": info.replacements,
         "diversity": merged.diversity,
-        "decontamination": {"ngram": decontamination.ngram, "files": [
+        "decontamination": {"ngram": decontamination.ngram, "rejected": rejections.get("contaminated", 0), "files": [
             {"path": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in decontamination.files]},
         "usage": info.usage,
         "parent_fingerprint": None,

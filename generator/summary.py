@@ -62,6 +62,12 @@ def build_summary(manifest: dict, seconds: float) -> str:
     if manifest["rejections"]:
         lines.append("  rejections:")
         lines += _rows(manifest["rejections"].items())
+    decon = manifest.get("decontamination") or {}
+    files = decon.get("files", [])
+    if "rejected" in decon:
+        against = f"against {len(files)} evaluation file(s)" if files else "(no evaluation files given)"
+        lines.append(f"  decontamination: {decon['rejected']:,} documents rejected for sharing a "
+                     f"{decon['ngram']}-gram with an evaluation prompt, {against}")
     r = manifest.get("replacements") or {}
     if r.get("planned"):
         lines.append(f"  replacements: {r['planned']:,} plans in {r['rounds']} round(s) stood in for rejected ones"
