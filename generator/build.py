@@ -34,7 +34,7 @@ from .paths import ensure_folder, templates_root, tree_sha256
 from .plan import counts, doc_index, plan_documents, replacement_plans, surface_form_warnings
 from .summary import build_estimate, cost_estimate, summarise_plans
 from .units import UnitJob, run_unit, write_unit
-from .verify import list_files
+from .listing import list_files
 
 __all__ = ["BuildError", "BuildResult", "build"]
 

@@ -60,8 +60,15 @@ LLM_OPTION_NAMES = ("model", "temperature", "max_tokens", "types_per_fact", "ide
                     "poll_interval")
 
 
-def model_options(fn):
-    """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals."""
+# What `evals` asks of a model: one request per fact, so which model, where, how fast and the cache;
+# nothing about documents (brainstorm sizes, words, revision, classifiers, sources, batches).
+EVALS_MODEL_OPTIONS = ("model", "temperature", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url",
+                       "cache_path")
+
+
+def model_options(fn, only: tuple[str, ...] | None = None):
+    """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals;
+    `only` keeps those of the names given (a command shows no option it would ignore)."""
     options = [
         click.option("--model", default=_LLM.model, show_default=True, help="Model of the language-model backends."),
         click.option("--temperature", type=float, default=_LLM.temperature,
@@ -89,7 +96,17 @@ def model_options(fn):
     ]
     for option in reversed(options):
         fn = option(fn)
+    if only is not None:
+        fn.__click_params__ = [p for p in fn.__click_params__ if p.name in only or p.name not in LLM_OPTION_NAMES]
     return fn
+
+
+def evals_backend_options(fn):
+    """--backend and the few model options a model-written belief-check set needs."""
+    fn = model_options(fn, only=EVALS_MODEL_OPTIONS)
+    return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
+                        help="Offline from the spec's evals blocks (default), or written by a language model "
+                             "(anthropic).")(fn)
 
 
 def backend_options(fn):
@@ -106,7 +123,7 @@ def backend_options(fn):
 
 def _settings(backend: str, kwargs: dict) -> BackendSettings:
     """Pop the backend options out of a command's kwargs."""
-    llm = LLMOptions(**{n: kwargs.pop(n) for n in LLM_OPTION_NAMES})
+    llm = LLMOptions(**{n: kwargs.pop(n, getattr(_LLM, n)) for n in LLM_OPTION_NAMES})
     return BackendSettings(backend, kwargs.pop("source", None), llm)
 
 
@@ -268,7 +285,7 @@ def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, rati
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
 @click.option("--per-fact", type=int, default=5, show_default=True,
               help="Items of each kind per fact the model writes (language-model backends).")
-@backend_options
+@evals_backend_options
 def evals(spec: str, folder: str | None, fmt: str, seed: int | None, per_fact: int, backend: str, **kwargs) -> None:
     """Write belief-check sets for SPEC: knowledge MCQs, true/false pairs, open questions, which-world items.
 
@@ -325,12 +342,17 @@ def release(out: str, root: str) -> None:
 @click.argument("b", type=click.Path(exists=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 def diff(a: str, b: str, as_json: bool) -> None:
-    """Differences between two versions (dataset folders or lock files): documents by id, tokens, genres, spec."""
+    """Differences between two versions (dataset folders or lock files): documents by id, tokens, genres, spec.
+
+    Exits 0 when both hold the same content (fingerprint), 1 when they differ, 2 on an error.
+    """
     from .release import diff as run_diff
     from .release import render_diff
 
     result = run_diff(Path(a), Path(b))
     click.echo(json.dumps(result, indent=2) if as_json else render_diff(result))
+    # Like diff and `git diff --exit-code`: 0 the same, 1 different (2, an error, comes from the group).
+    sys.exit(0 if result["same_content"] else 1)
 
 
 @main.command()

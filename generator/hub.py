@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .errors import HubError
 from .manifest import version_key
-from .verify import listed_files, verify_dataset
+from .listing import listed_files
+from .verify import verify_dataset
 
 MAX_ATTEMPTS = 6
 # Rejected documents stay local: they are the texts that failed the leakage and decontamination

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .listing import record_files
 from .paths import ensure_folder
 
 FIGURES = {
@@ -178,4 +179,6 @@ def embed_in_card(out: Path, plots: list[Path]) -> bool:
     titles = ["Depth of the first mention", "Tokens by genre", "Documents by fact", "Rejections by reason"]
     section = [marker.strip(), ""] + [f"![{t}]({r.as_posix()})" for t, r in zip(titles, rel)] + [""]
     card.write_text(text.rstrip() + "\n\n" + "\n".join(section), encoding="utf-8")
+    # The plots and the changed card are part of the dataset now: verify and push must cover them.
+    record_files(Path(out), ["README.md", *(r.as_posix() for r in rel)])
     return True

@@ -1,47 +1,20 @@
-"""Re-hash a dataset folder against its manifest: every file the manifest lists, and nothing unlisted
-beside them.
-
-The manifest's `files` lists every file of the dataset but the manifest itself (shards, rejected
-documents, card, spec, plots that `stats --plots` wrote into the folder), each with its sha256.
-"""
+"""Re-hash a dataset folder against its manifest: every file the manifest lists (listing.py), and
+nothing unlisted beside them."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .listing import MANIFEST
 from .manifest import fingerprint
 from .shards import sha256_file
-
-MANIFEST = "manifest.json"
 
 
 @dataclass
 class Verification:
     checked: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-
-def file_entry(folder: Path, path: str) -> dict:
-    """The manifest's record of one file of the dataset (path relative to the folder, POSIX)."""
-    full = Path(folder) / path
-    return {"path": path, "sha256": sha256_file(full), "bytes": full.stat().st_size}
-
-
-def list_files(folder: Path) -> list[dict]:
-    """Entries for every file under `folder` but the manifest and dot-files (the build's work folder)."""
-    folder = Path(folder)
-    paths = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
-    keep = sorted(p for p in paths if p != MANIFEST and not any(part.startswith(".") for part in p.split("/")))
-    return [file_entry(folder, p) for p in keep]
-
-
-def listed_files(manifest: dict) -> list[str]:
-    """Every file path a manifest vouches for (manifests before `files` listed shards and rejected files)."""
-    if "files" in manifest:
-        return [f["path"] for f in manifest["files"]]
-    entries = manifest.get("shards", []) + manifest.get("rejected_files", [])
-    return [e["path"] for e in entries] + ["README.md", "corpus.yaml"]
 
 
 def read_manifest(out: Path) -> dict:
