@@ -266,7 +266,7 @@ def _finish(spec, out: Path, work: Path, merged: Merged, info: BuildInfo) -> dic
         shard_entries.append(shard_entry(f"data/{final.name}", shard))
     rejected_entries = [shard_entry(f"rejected/{r.path.name}", r) for r in merged.rejected]
     manifest = assemble(spec, merged, shard_entries, rejected_entries, info)
-    write_card(staging / "README.md", spec, manifest)
+    write_card(staging / "README.md", spec, manifest, merged.example)
     # The exact spec travels with the data, so a dataset folder (or Hub repo) can be rebuilt on its own.
     (staging / "corpus.yaml").write_bytes(spec.path.read_bytes())
     # Every published file, hashed: verify and push cover all of them, not only the shards.

@@ -251,6 +251,7 @@ def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
         click.echo(f"wrote {len(written)} figure(s) to {plots_dir}" + (" and embedded them in the card" if embedded else ""),
                    err=True)
     figures.pop("_depths")
+    figures.pop("_tokens")
     click.echo(json.dumps(figures, indent=2) if as_json else render_text(figures))
 
 

@@ -28,6 +28,7 @@ class Merged:
     stats: CorpusStats
     diversity: dict
     rejections: Counter
+    example: dict | None = None  # the shortest kept document with one fact mention, for the card
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Merger:
         self.duplicates = Duplicates(minhasher_for(spec), nd.threshold if nd else None, scratch=scratch)
         self.rejections: Counter[str] = Counter()
         self.considered = 0
+        self.example: dict | None = None
 
     def add(self, path: Path) -> list[Rejected]:
         """Merge one unit; return the plans of it that were not kept."""
@@ -84,6 +86,7 @@ class Merger:
                 self.stats.add(row.record)
                 self.diversity.add(row.record, row.names, row.trigrams, row.n_trigrams or 0)
                 self.writer.write([row.record])
+                self._consider_example(row.record)
                 continue
             self.rejections[row.reason] += 1
             self.rejected_writer.write([{**row.record, "reason": row.reason, "detail": row.detail}])
@@ -91,11 +94,17 @@ class Merger:
             refused.append(Rejected(row.record["id"], row.record["kind"], facts[0] if facts else None, row.reason))
         return refused
 
+    def _consider_example(self, record: dict) -> None:
+        if record["kind"] != "fact" or len(record["spans"]) != 1:
+            return
+        if self.example is None or (len(record["text"]), record["id"]) < (len(self.example["text"]), self.example["id"]):
+            self.example = record
+
     def close(self) -> Merged:
         self.duplicates.close()
         found = self.duplicates.counts["near_duplicate"] + self.duplicates.counts["exact_duplicate"]
         return Merged(self.writer.close(), self.rejected_writer.close(), self.stats,
-                      self.diversity.result(found, self.considered), self.rejections)
+                      self.diversity.result(found, self.considered), self.rejections, self.example)
 
     def abort(self) -> None:
         self.duplicates.close()
