@@ -24,7 +24,7 @@ from .added import added_plans, count_added
 from .backends import Backend, BackendContext, BackendSettings, backend_class, import_path
 from .card import write_card
 from .checks import document_checks
-from .engine import make_engine
+from .engine import make_engine, ray_problem
 from .errors import BuildError, UserError
 from .library import load_spec_and_library
 from .llm.executors import FatalAPIError
@@ -73,7 +73,7 @@ def _chunks(plans, size: int):
 
 
 def _refuse_unusable(cls: type[Backend], settings: BackendSettings, workers: int, executor: str,
-                     count: int | None) -> None:
+                     count: int | None, ray_address: str | None = None) -> None:
     if workers < 1:
         raise BuildError("--workers must be at least 1")
     if count is not None and count < 1:
@@ -82,6 +82,10 @@ def _refuse_unusable(cls: type[Backend], settings: BackendSettings, workers: int
     if not cls.runs_in_workers and (workers > 1 or executor != "local"):
         raise BuildError(f"the {cls.name} backend runs requests concurrently in one process; use --concurrency, "
                          "not --workers or --executor")
+    if executor == "ray":
+        problem = ray_problem(ray_address)
+        if problem:
+            raise BuildError(problem)
     if settings.source is not None and not cls.takes_source:
         raise BuildError(f"--source is for backends that splice into your documents, not {cls.name}")
     cls.check_settings(settings)
@@ -95,7 +99,7 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     settings = settings or BackendSettings()
     spec, library = load_spec_and_library(spec_path)
     cls = backend_class(settings.name)
-    _refuse_unusable(cls, settings, workers, executor, count)
+    _refuse_unusable(cls, settings, workers, executor, count, ray_address)
     counts(spec, count)  # refuses a count that gives no document, before anything is written
     seed = spec.seed if seed is None else seed
     out = Path(out)

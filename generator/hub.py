@@ -173,8 +173,15 @@ def push(out: Path, repo_id: str, private: bool = False, branch: str | None = No
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
     from huggingface_hub.errors import HfHubHTTPError
 
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
     log = log or (lambda m: None)
     out = Path(out)
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise HubError(f"--repo-id {repo_id!r}: {str(exc).splitlines()[0]}") from None
     check = verify_dataset(out)
     if check.problems:
         raise HubError(f"{out}: does not verify ({check.problems[0]}); refusing to publish it")

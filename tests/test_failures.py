@@ -203,3 +203,19 @@ def test_a_damaged_work_unit_is_named_removed_and_rewritten(tiny_build, tmp_path
     build(TINY, out, progress=False, log=lambda m: None, unit_size=50)
     assert [p.read_bytes() for p in sorted((out / "data").iterdir())] == \
         [p.read_bytes() for p in sorted((tiny_build / "data").iterdir())]
+
+
+def test_a_ray_address_nothing_answers_at_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = run("build", TINY, "-o", tmp_path / "o", "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "-q")
+    one_line(result, 2, f"127.0.0.1:{port}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_malformed_repo_id_is_one_line(tiny_build, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_unused")
+    one_line(run("push", tiny_build, "--repo-id", "bad id//x", "--endpoint", "http://127.0.0.1:9"), 2, "bad id//x")
