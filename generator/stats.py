@@ -1,7 +1,6 @@
 """`sdfgen stats`: what a built corpus is, as tables, JSON and PNG figures."""
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote

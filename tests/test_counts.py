@@ -121,12 +121,12 @@ def test_replacements_are_deterministic_for_any_worker_count_and_unit_size(tmp_p
 
 
 def test_a_crash_inside_a_replacement_round_resumes_to_the_same_bytes(tmp_path, monkeypatch):
-    from generator import build as build_mod
+    from generator import rounds as rounds_mod
 
     spec = strict_spec(tmp_path)
     build(spec, tmp_path / "ref", count=30, progress=False, log=quiet, unit_size=10)
     out = tmp_path / "resumed"
-    real = build_mod.run_unit
+    real = rounds_mod.run_unit
     calls = {"n": 0}
 
     def crash_in_round_one(*args, **kwargs):
@@ -135,11 +135,11 @@ def test_a_crash_inside_a_replacement_round_resumes_to_the_same_bytes(tmp_path, 
             raise KeyboardInterrupt("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(build_mod, "run_unit", crash_in_round_one)
+    monkeypatch.setattr(rounds_mod, "run_unit", crash_in_round_one)
     with pytest.raises(KeyboardInterrupt):
         build(spec, out, count=30, progress=False, log=quiet, unit_size=10)
     assert len(list((out / ".sdfgen-build" / "units").glob("*.arrow"))) == 3
-    monkeypatch.setattr(build_mod, "run_unit", real)
+    monkeypatch.setattr(rounds_mod, "run_unit", real)
     result = build(spec, out, count=30, progress=False, log=quiet, unit_size=10)
     assert result.units_reused == 3
     assert shard_bytes(out) == shard_bytes(tmp_path / "ref")
@@ -153,9 +153,9 @@ def test_when_nothing_can_be_kept_nothing_is_published(tmp_path):
 
 
 def test_rounds_are_bounded_and_a_shortfall_is_reported(tmp_path, monkeypatch):
-    from generator import build as build_mod
+    from generator import rounds as rounds_mod
 
-    monkeypatch.setattr(build_mod, "MAX_REPLACEMENT_ROUNDS", 1)
+    monkeypatch.setattr(rounds_mod, "MAX_REPLACEMENT_ROUNDS", 1)
     notes = []
     spec = strict_spec(tmp_path, min_tokens=1000)  # about half rejected: one round cannot make it up
     manifest = build(spec, tmp_path / "o", count=40, progress=False, log=notes.append).manifest
@@ -166,9 +166,9 @@ def test_rounds_are_bounded_and_a_shortfall_is_reported(tmp_path, monkeypatch):
 
 
 def test_replacements_never_plan_more_than_their_share(tmp_path, monkeypatch):
-    from generator import build as build_mod
+    from generator import rounds as rounds_mod
 
-    monkeypatch.setattr(build_mod, "MAX_REPLACEMENT_SHARE", 0.1)
+    monkeypatch.setattr(rounds_mod, "MAX_REPLACEMENT_SHARE", 0.1)
     spec = strict_spec(tmp_path, min_tokens=1000)
     manifest = build(spec, tmp_path / "o", count=40, progress=False, log=quiet).manifest
     r = manifest["replacements"]

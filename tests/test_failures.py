@@ -177,12 +177,12 @@ def test_sample_filters_that_match_nothing_are_one_line(tiny_build):
 
 
 def test_a_damaged_work_unit_is_named_removed_and_rewritten(tiny_build, tmp_path, monkeypatch):
-    from generator import build as build_mod
+    from generator import rounds as rounds_mod
     from generator.build import build
     from generator.errors import BuildError
 
     out = tmp_path / "o"
-    real = build_mod.run_unit
+    real = rounds_mod.run_unit
     calls = {"n": 0}
 
     def crash_after_one(*args, **kwargs):
@@ -191,10 +191,10 @@ def test_a_damaged_work_unit_is_named_removed_and_rewritten(tiny_build, tmp_path
             raise KeyboardInterrupt("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(build_mod, "run_unit", crash_after_one)
+    monkeypatch.setattr(rounds_mod, "run_unit", crash_after_one)
     with pytest.raises(KeyboardInterrupt):
         build(TINY, out, progress=False, log=lambda m: None, unit_size=50)
-    monkeypatch.setattr(build_mod, "run_unit", real)
+    monkeypatch.setattr(rounds_mod, "run_unit", real)
     unit = next((out / ".sdfgen-build" / "units").glob("*.arrow"))
     unit.write_bytes(unit.read_bytes()[:200])  # a disk fault, not a kill: units are renamed into place whole
     with pytest.raises(BuildError, match=unit.name):
