@@ -41,7 +41,10 @@ def record_files(out: Path, paths: list[str]) -> None:
     out = Path(out)
     manifest_path = out / MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    entries = {f["path"]: f for f in manifest.get("files", [])}
+    if "files" in manifest:
+        entries = {f["path"]: f for f in manifest["files"]}
+    else:  # a manifest from before the list: start it with what it vouched for
+        entries = {p: file_entry(out, p) for p in listed_files(manifest) if (out / p).is_file()}
     entries.update({p: file_entry(out, p) for p in paths})
     manifest["files"] = [entries[p] for p in sorted(entries)]
     tmp = manifest_path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")

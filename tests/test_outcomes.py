@@ -104,3 +104,14 @@ def test_evals_help_lists_only_what_evals_uses():
     assert len(shown) <= 16, sorted(shown)
     # build keeps the whole family.
     assert {"--types-per-fact", "--revise", "--source", "--words"} <= _options(run("build", "--help").output)
+
+
+def test_plots_added_to_a_dataset_from_before_the_file_list_keep_it_whole(tiny_copy):
+    manifest = json.loads((tiny_copy / "manifest.json").read_text())
+    del manifest["files"]  # as sdfgen 0.2.0 wrote it
+    (tiny_copy / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    assert run("stats", tiny_copy, "--plots", tiny_copy / "plots").exit_code == 0
+    listed = {f["path"] for f in json.loads((tiny_copy / "manifest.json").read_text())["files"]}
+    assert {"corpus.yaml", "README.md", "plots/depth.png"} <= listed
+    assert {s["path"] for s in manifest["shards"]} <= listed
+    assert run("verify", tiny_copy).exit_code == 0
