@@ -66,7 +66,8 @@ def build_summary(manifest: dict, seconds: float) -> str:
     files = decon.get("files", [])
     if "rejected" in decon:
         against = f"against {len(files)} evaluation file(s)" if files else "(no evaluation files given)"
-        lines.append(f"  decontamination: {decon['rejected']:,} documents rejected for sharing a "
+        plural = "" if decon["rejected"] == 1 else "s"
+        lines.append(f"  decontamination: {decon['rejected']:,} document{plural} rejected for sharing a "
                      f"{decon['ngram']}-gram with an evaluation prompt, {against}")
     r = manifest.get("replacements") or {}
     if r.get("planned"):
