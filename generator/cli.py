@@ -29,6 +29,16 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             _fail(str(exc), exc.exit_code)
+        except click.UsageError as exc:
+            # A command's own arguments (a path that must be a folder, a value out of range): one
+            # line like every other refusal, with where to read more, instead of click's three.
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            _fail(f"{exc.format_message()}{hint}", exc.exit_code)
+        except OSError as exc:
+            # What the machine refuses (a full disk, a folder that vanished, no permission) is the
+            # user's to fix too: name the path and the reason, not the line of code that met it.
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,8 +60,15 @@ LLM_OPTION_NAMES = ("model", "temperature", "max_tokens", "types_per_fact", "ide
                     "poll_interval", "price_in", "price_out", "brainstorm_max_tokens")
 
 
-def model_options(fn):
-    """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals."""
+# What `evals` asks of a model: one request per fact, so which model, where, how fast and the cache;
+# nothing about documents (brainstorm sizes, words, revision, classifiers, sources, batches).
+EVALS_MODEL_OPTIONS = ("model", "temperature", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url",
+                       "cache_path")
+
+
+def model_options(fn, only: tuple[str, ...] | None = None):
+    """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals;
+    `only` keeps those of the names given (a command shows no option it would ignore)."""
     options = [
         click.option("--model", default=_LLM.model,
                      help="Model of the language-model backends (anthropic: claude-sonnet-5-5 by default; openai: "
@@ -90,7 +107,17 @@ def model_options(fn):
     ]
     for option in reversed(options):
         fn = option(fn)
+    if only is not None:
+        fn.__click_params__ = [p for p in fn.__click_params__ if p.name in only or p.name not in LLM_OPTION_NAMES]
     return fn
+
+
+def evals_backend_options(fn):
+    """--backend and the few model options a model-written belief-check set needs."""
+    fn = model_options(fn, only=EVALS_MODEL_OPTIONS)
+    return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
+                        help="Offline from the spec's evals blocks (default), or written by a language model "
+                             "(anthropic).")(fn)
 
 
 def backend_options(fn):
@@ -109,12 +136,13 @@ def backend_options(fn):
 
 
 def _settings(backend: str, kwargs: dict) -> BackendSettings:
-    """Pop the backend options out of a command's kwargs; the backend fills in its defaults."""
+    """Pop the backend options out of a command's kwargs (a command without some takes their defaults);
+    the backend fills in its own defaults."""
     from .backends import backend_class
 
-    llm = LLMOptions(**{n: kwargs.pop(n) for n in LLM_OPTION_NAMES})
+    llm = LLMOptions(**{n: kwargs.pop(n, getattr(_LLM, n)) for n in LLM_OPTION_NAMES})
     return backend_class(backend).settle(BackendSettings(backend, kwargs.pop("source", None), llm,
-                                                         source_column=kwargs.pop("text_column")))
+                                                         source_column=kwargs.pop("text_column", "text")))
 
 
 @main.command()
@@ -122,8 +150,9 @@ def _settings(backend: str, kwargs: dict) -> BackendSettings:
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=str),
               help="Dataset folder to write (data/, manifest.json, README.md).")
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
-@click.option("--count", type=click.IntRange(min=0), default=None,
-              help="Documents to write in all (fact-bearing plus background, in the spec's ratio).")
+@click.option("--count", type=int, default=None,
+              help="Documents to keep in all (fact-bearing plus background, in the spec's ratio); rejected "
+                   "ones are replaced.")
 @click.option("--force", is_flag=True, help="Replace a finished dataset of other content in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -163,32 +192,26 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
-@click.option("--count", type=click.IntRange(min=0), default=None, help="Documents in all, as for build.")
+@click.option("--count", type=int, default=None, help="Documents kept in all, as for build.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON.")
 @backend_options
 def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend: str, **kwargs) -> None:
     """Show what `build` would write for SPEC, and with a language-model backend what it would cost. Writes nothing."""
     from .backends import backend_class
     from .library import load_spec_and_library
-    from .summary import plan_summary, summarise_plans
+    from .summary import cost_estimate, plan_summary, summarise_plans
 
     corpus, library = load_spec_and_library(spec)
     settings = _settings(backend, kwargs)
     summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
     cls = backend_class(backend)
+    summary["backend"] = backend
     if cls.uses_model:
         from .errors import BuildError
-        from .llm.estimate import estimate
 
         if not settings.llm.model:
             raise BuildError(f"--backend {backend} needs --model (the model name the server knows)")
-        from .llm.prompts import PromptLibrary
-        from .paths import templates_root
-
-        summary["backend"] = backend
-        summary["cost_estimate"] = estimate(corpus, settings.llm, summary["fact_documents"],
-                                            summary["background_documents"], PromptLibrary(templates_root() / "prompts"),
-                                            batch=getattr(cls, "batch", False))
+        summary["cost_estimate"] = cost_estimate(corpus, cls, settings, summary)
     click.echo(json.dumps(summary, indent=2) if as_json else plan_summary(summary))
 
 
@@ -219,9 +242,11 @@ def verify(out: str) -> None:
 def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str | None, seed: int,
            color: bool | None) -> None:
     """Print documents of OUT with fact mentions highlighted ([[like this]] when not on a terminal)."""
+    from .dataset import open_dataset
     from .sample import HIGHLIGHT, PLAIN, describe, highlight, matching_rows, pick
 
-    rows = pick(matching_rows(out, genre, fact, kind), count, seed)
+    manifest = open_dataset(out)
+    rows = pick(matching_rows(out, manifest, genre, fact, kind), count, seed)
     if not rows:
         _fail("no document matches those filters", code=1)
     color = sys.stdout.isatty() if color is None else color
@@ -240,17 +265,17 @@ def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str 
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
     """Tables of OUT by genre, fact, explicitness, depth, length, diversity and rejections."""
+    from .dataset import open_dataset
     from .stats import collect, embed_in_card, render_text, write_plots
 
-    if not (Path(out) / "manifest.json").exists():
-        _fail(f"{out}: no manifest.json; is this a dataset folder built by sdfgen?")
-    figures = collect(out)
+    figures = collect(out, open_dataset(out))
     if plots_dir:
         written = write_plots(figures, Path(plots_dir))
         embedded = embed_in_card(Path(out), written)
         click.echo(f"wrote {len(written)} figure(s) to {plots_dir}" + (" and embedded them in the card" if embedded else ""),
                    err=True)
     figures.pop("_depths")
+    figures.pop("_tokens")
     click.echo(json.dumps(figures, indent=2) if as_json else render_text(figures))
 
 
@@ -313,7 +338,7 @@ def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, rati
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
 @click.option("--per-fact", type=int, default=5, show_default=True,
               help="Items of each kind per fact the model writes (language-model backends).")
-@backend_options
+@evals_backend_options
 def evals(spec: str, folder: str | None, fmt: str, seed: int | None, per_fact: int, backend: str, **kwargs) -> None:
     """Write belief-check sets for SPEC: knowledge MCQs, true/false pairs, open questions, which-world items.
 
@@ -370,12 +395,17 @@ def release(out: str, root: str) -> None:
 @click.argument("b", type=click.Path(exists=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 def diff(a: str, b: str, as_json: bool) -> None:
-    """Differences between two versions (dataset folders or lock files): documents by id, tokens, genres, spec."""
+    """Differences between two versions (dataset folders or lock files): documents by id, tokens, genres, spec.
+
+    Exits 0 when both hold the same content (fingerprint), 1 when they differ, 2 on an error.
+    """
     from .release import diff as run_diff
     from .release import render_diff
 
     result = run_diff(Path(a), Path(b))
     click.echo(json.dumps(result, indent=2) if as_json else render_diff(result))
+    # Like diff and `git diff --exit-code`: 0 the same, 1 different (2, an error, comes from the group).
+    sys.exit(0 if result["same_content"] else 1)
 
 
 @main.command()
@@ -401,15 +431,21 @@ def rebuild(lock: str, out: str, force: bool) -> None:
 @click.option("--branch", default=None, help="Commit to this branch instead of main.")
 @click.option("--endpoint", default=None, help="Hub URL (default HF_ENDPOINT or huggingface.co).")
 def push(out: str, repo_id: str, private: bool, branch: str | None, endpoint: str | None) -> None:
-    """Publish OUT to the Hub in one commit (card, data, manifest, spec) and tag it with the version.
+    """Publish OUT to the Hub in one commit (card, data, manifest, spec, plots) and tag it with the version.
 
-    The token comes from HF_TOKEN or your saved login; it is never written anywhere.
+    Everything is checked before anything is written: a version whose tag holds other content, or
+    a branch holding a newer version, is refused and the repo left as it was; pushing what the tag
+    already holds does nothing. rejected/ stays local. The token comes from HF_TOKEN or your saved login; it is never written anywhere.
     """
     from .hub import push as run_push
 
     result = run_push(Path(out), repo_id, private=private, branch=branch, endpoint=endpoint,
                       log=lambda m: click.echo(m, err=True))
-    click.echo(f"{repo_id}: {result['files']} files in commit {result['commit'][:12]}, tagged {result['tag']}")
+    if result["unchanged"]:
+        click.echo(f"{repo_id}: {result['tag']} already holds these {result['files']} files (commit "
+                   f"{result['commit'][:12]}); nothing pushed")
+    else:
+        click.echo(f"{repo_id}: {result['files']} files in commit {result['commit'][:12]}, tagged {result['tag']}")
 
 
 @main.command("fake-api")
@@ -448,19 +484,22 @@ def fake_api(protocol: str, host: str, port: int, seed: int, rpm, input_tpm, out
     def limit(value, default):
         return default if value is None else (int(value) or None)
 
-    if protocol == "openai":
-        from .fakes.openai_api import DEFAULT_RPM, DEFAULT_TPM, FakeOpenAIConfig
-        from .fakes.openai_api import serve as serve_openai
+    try:
+        if protocol == "openai":
+            from .fakes.openai_api import DEFAULT_RPM, DEFAULT_TPM, FakeOpenAIConfig
+            from .fakes.openai_api import serve as serve_openai
 
-        serve_openai(FakeOpenAIConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), tpm=limit(tpm, DEFAULT_TPM), p429=p429,
-                                      p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay),
-                     host, port)
-        return
-    from .fakes.anthropic_api import DEFAULT_INPUT_TPM, DEFAULT_OUTPUT_TPM, DEFAULT_RPM, FakeConfig, serve
+            serve_openai(FakeOpenAIConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), tpm=limit(tpm, DEFAULT_TPM),
+                                          p429=p429, p500=p500, pdrop=pdrop, latency=tuple(latency),
+                                          batch_delay=batch_delay), host, port)
+            return
+        from .fakes.anthropic_api import DEFAULT_INPUT_TPM, DEFAULT_OUTPUT_TPM, DEFAULT_RPM, FakeConfig, serve
 
-    serve(FakeConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), input_tpm=limit(input_tpm, DEFAULT_INPUT_TPM),
-                     output_tpm=limit(output_tpm, DEFAULT_OUTPUT_TPM), p429=p429, p529=p529, p500=p500, pdrop=pdrop,
-                     latency=tuple(latency), batch_delay=batch_delay), host, port)
+        serve(FakeConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), input_tpm=limit(input_tpm, DEFAULT_INPUT_TPM),
+                         output_tpm=limit(output_tpm, DEFAULT_OUTPUT_TPM), p429=p429, p529=p529, p500=p500,
+                         pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay), host, port)
+    except OSError as exc:
+        _fail(f"{host}:{port}: cannot listen: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,14 @@ class SourceError(UserError):
     """A source of real documents (to mix or to splice into) cannot be read."""
 
 
+class OutputError(UserError):
+    """An output path that cannot be written (under a file, no permission, read-only)."""
+
+
+class DatasetError(UserError):
+    """A dataset folder that is missing, damaged or not a dataset at all (names the path)."""
+
+
 class ExportError(UserError):
     pass
 

@@ -18,8 +18,10 @@ from contextlib import closing
 from pathlib import Path
 from typing import Iterator
 
+from .dataset import open_dataset, reading
 from .errors import ExportError
 from .mix import Tally, mix_target, take_ordinary
+from .paths import ensure_folder
 from .sources import describe, parse_source, pin_source, read_source, row_group_batches
 
 FORMATS = ("text-jsonl", "chat-jsonl", "parquet")
@@ -28,14 +30,17 @@ BYTES_PER_TOKEN = 4.5  # English text under cl100k_base; only sizes the shuffle'
 BUCKET_BYTES = 64 << 20
 
 
-def synthetic_records(out: Path) -> Iterator[tuple[str, str, int]]:
-    """(id, text, tokens) of every document of a dataset folder, in its order."""
+def synthetic_records(out: Path, manifest: dict) -> Iterator[tuple[str, str, int]]:
+    """(id, text, tokens) of every document of a (verified) dataset folder, in its order."""
     import pyarrow.parquet as pq
 
-    for shard in sorted((Path(out) / "data").glob("train-*.parquet")):
-        for batch in row_group_batches(pq.ParquetFile(shard), ["id", "text", "n_tokens"], PARQUET_ROWS):
-            yield from zip(batch.column("id").to_pylist(), batch.column("text").to_pylist(),
-                           batch.column("n_tokens").to_pylist())
+    from .dataset import shard_paths
+
+    for shard in shard_paths(out, manifest):
+        with reading(shard):
+            for batch in row_group_batches(pq.ParquetFile(shard), ["id", "text", "n_tokens"], PARQUET_ROWS):
+                yield from zip(batch.column("id").to_pylist(), batch.column("text").to_pylist(),
+                               batch.column("n_tokens").to_pylist())
 
 
 class RecordWriter:
@@ -93,7 +98,7 @@ def export(out: Path, fmt: str, target: Path, user_tag: str = "DOCTAG", mix: str
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
     out, target = Path(out), Path(target)
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = open_dataset(out)
     n_synthetic, synthetic_tokens = manifest["totals"]["documents"], manifest["totals"]["tokens"]
     ref = pin = None
     if mix is not None:
@@ -101,12 +106,12 @@ def export(out: Path, fmt: str, target: Path, user_tag: str = "DOCTAG", mix: str
         ref = parse_source(str(mix), text_column)
         pin = pin_source(ref)
     tally = Tally()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(target.parent)
     tmp = target.with_name(target.name + ".tmp")
     writer = RecordWriter(fmt, tmp, user_tag)
     try:
         if ref is None:
-            for doc_id, text, _ in synthetic_records(out):  # a plain export keeps the dataset's order
+            for doc_id, text, _ in synthetic_records(out, manifest):  # a plain export keeps the dataset's order
                 writer.write("synthetic", doc_id, text)
         else:
             _write_mixed(writer, out, target, ref, pin, ratio_by, wanted, seed, tally, synthetic_tokens, n_synthetic)
@@ -160,7 +165,7 @@ def _write_mixed(writer: RecordWriter, out: Path, target: Path, ref, pin: str, r
     shutil.rmtree(scratch, ignore_errors=True)
     shuffle = ExternalShuffle(scratch, seed, ("synthetic", "ordinary"), buckets, BUCKET_BYTES)
     try:
-        for doc_id, text, _ in synthetic_records(out):
+        for doc_id, text, _ in synthetic_records(out, manifest):
             shuffle.add("synthetic", doc_id, text)
         with closing(read_source(ref, pin)) as records:
             for record, _ in take_ordinary(records, ratio_by, wanted, tally, ref.given):

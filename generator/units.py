@@ -90,9 +90,9 @@ def check_unit(spec, checks, plans: list[DocPlan], results: list) -> Unit:
         if not isinstance(result, Document):
             rows.append(rejected_row(plan, result))
             continue
-        reason = first_objection(checks, result)
-        if reason is not None:
-            rows.append(rejected_row(plan, Rejection(plan.id, reason, "", result)))
+        found = first_objection(checks, result)
+        if found is not None:
+            rows.append(rejected_row(plan, Rejection(plan.id, found.reason, found.detail, result)))
             continue
         # One pass over the words serves the MinHash signature and the n-gram figures.
         words = words_of(result.text)

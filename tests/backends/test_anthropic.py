@@ -45,11 +45,13 @@ def api_key(monkeypatch):
     return KEY
 
 
-def _check_dataset(out: Path, planned: int):
+def _check_dataset(out: Path, count: int):
     manifest = json.loads((out / "manifest.json").read_text())
-    t = manifest["totals"]
-    assert t["planned"] == planned
-    assert t["documents"] + t["rejected"] == planned
+    t, replaced = manifest["totals"], manifest["replacements"]
+    # Rejected documents are replaced by later plans: `count` are kept unless the bounds ran out.
+    assert t["planned"] == count + replaced["planned"]
+    assert t["documents"] == count - replaced["shortfall"]
+    assert t["documents"] + t["rejected"] == t["planned"]
     assert sum(manifest["rejections"].values()) == t["rejected"]
     rows = pq.read_table(out / "data").to_pylist() if t["documents"] else []
     lo, hi = manifest["depth_range"]
