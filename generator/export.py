@@ -114,7 +114,8 @@ def export(out: Path, fmt: str, target: Path, user_tag: str = "DOCTAG", mix: str
             for doc_id, text, _ in synthetic_records(out, manifest):  # a plain export keeps the dataset's order
                 writer.write("synthetic", doc_id, text)
         else:
-            _write_mixed(writer, out, target, ref, pin, ratio_by, wanted, seed, tally, synthetic_tokens, n_synthetic)
+            _write_mixed(writer, out, manifest, target, ref, pin, ratio_by, wanted, seed, tally, synthetic_tokens,
+                         n_synthetic)
         writer.close()
     except BaseException:
         writer.close()
@@ -151,8 +152,8 @@ def export(out: Path, fmt: str, target: Path, user_tag: str = "DOCTAG", mix: str
     return info
 
 
-def _write_mixed(writer: RecordWriter, out: Path, target: Path, ref, pin: str, ratio_by: str, wanted: int,
-                 seed: int, tally: Tally, synthetic_tokens: int, n_synthetic: int) -> None:
+def _write_mixed(writer: RecordWriter, out: Path, manifest: dict, target: Path, ref, pin: str, ratio_by: str,
+                 wanted: int, seed: int, tally: Tally, synthetic_tokens: int, n_synthetic: int) -> None:
     from .shuffle import ExternalShuffle
 
     # Buckets sized from the expected output; a bucket that overflows its budget splits again,
