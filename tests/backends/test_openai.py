@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import ROOT, TINY
 
 from generator.backends import BackendSettings
-from generator.build import build
+from generator.build import BuildError, build
 from generator.cli import main
 from generator.errors import ServiceError
 from generator.fakes.openai_api import FakeOpenAIConfig, FakeOpenAIServer
@@ -40,11 +40,14 @@ def options(server, tmp_path, name="cache", **extra):
     return LLMOptions(**base)
 
 
-def accounted(out: Path, planned: int) -> tuple[dict, list, list]:
-    """Every planned document is kept or in rejected/ with a reason; no marker or key leaks into data."""
+def accounted(out: Path, count: int) -> tuple[dict, list, list]:
+    """Every planned document (the count, and a replacement for each one rejected) is kept or in
+    rejected/ with a reason; `count` are kept unless the rounds ran out; no marker or key leaks into data."""
     manifest = json.loads((out / "manifest.json").read_text())
-    t = manifest["totals"]
-    assert t["planned"] == planned and t["documents"] + t["rejected"] == planned
+    t, replaced = manifest["totals"], manifest["replacements"]
+    planned = t["planned"]
+    assert planned == count + replaced["planned"] and t["documents"] == count - replaced["shortfall"]
+    assert t["documents"] + t["rejected"] == planned
     assert sum(manifest["rejections"].values()) == t["rejected"]
     rows = pq.read_table(out / "data").to_pylist() if t["documents"] else []
     rejected = []
@@ -218,22 +221,29 @@ def test_unreachable_api_stops_the_build_in_one_line_and_a_rerun_resumes(tmp_pat
 
 
 def test_api_failures_reject_as_api_error_not_no_ideas(tmp_path):
+    # Every request fails with a 500: every document is rejected as api_error (not no_ideas), and a
+    # build that keeps nothing publishes nothing; the rejections stay in the work folder for a look.
     with FakeOpenAIServer(FakeOpenAIConfig(seed=2, p500=1.0)) as server:
-        result = build(TINY, tmp_path / "ds", count=6, progress=False, log=quiet,
-                       settings=BackendSettings("openai", llm=options(server, tmp_path, api_attempts=2)))
-    manifest, _, rejected = accounted(tmp_path / "ds", 6)
-    assert manifest["rejections"] == {"api_error": 6}
+        with pytest.raises(BuildError, match=r"no document was kept \(api_error \d+\)"):
+            build(TINY, tmp_path / "ds", count=6, progress=False, log=quiet,
+                  settings=BackendSettings("openai", llm=options(server, tmp_path, api_attempts=2)))
+    assert not (tmp_path / "ds" / "manifest.json").exists()
+    rejected = pq.read_table(tmp_path / "ds" / ".sdfgen-build" / "publish" / "rejected").to_pylist()
+    assert rejected and {r["reason"] for r in rejected} == {"api_error"}
     assert all("500" in r["detail"] for r in rejected)
-    assert "http_500" in result.api_errors
 
 
 def test_nasty_answers_never_crash_the_build_and_drafts_are_kept(tmp_path):
     from nasty_answers import NASTY
 
+    # Every answer is nasty, so nothing is kept and nothing is published (a one-line BuildError);
+    # every plan is still accounted for, with its reason, in the work folder's rejected rows.
     with FakeOpenAIServer(FakeOpenAIConfig(seed=5, script=NASTY)) as server:
-        build(TINY, tmp_path / "ds", count=40, progress=False, log=quiet,
-              settings=BackendSettings("openai", llm=options(server, tmp_path, retries=1)))
-    manifest, rows, rejected = accounted(tmp_path / "ds", 40)
+        with pytest.raises(BuildError, match="no document was kept"):
+            build(TINY, tmp_path / "ds", count=40, progress=False, log=quiet,
+                  settings=BackendSettings("openai", llm=options(server, tmp_path, retries=1)))
+    rejected = pq.read_table(tmp_path / "ds" / ".sdfgen-build" / "publish" / "rejected").to_pylist()
+    assert len(rejected) >= 40 and all(r["reason"] for r in rejected)
     # Rejected while writing: both answers (one retry) kept, the last one as the text; the detail says why each failed.
     written = [r for r in rejected if " attempts: " in (r["detail"] or "")]
     assert len({r["reason"] for r in written}) >= 4
