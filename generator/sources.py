@@ -156,7 +156,10 @@ PARQUET_BATCH_ROWS = 256
 def _parquet_records(path: Path, label: str, column: str) -> Iterator[SourceRecord]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise SourceError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     names = pf.schema_arrow.names
     if column not in names:
         raise SourceError(f"{path}: no column {column!r} (columns: {', '.join(names)}); choose one with --text-column")

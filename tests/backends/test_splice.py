@@ -211,7 +211,7 @@ def test_carriers_do_not_depend_on_workers(labelled_source, tmp_path):
 
 def test_carriers_do_not_depend_on_restarts(labelled_source, tmp_path, monkeypatch):
     import generator.backends.splice as splice_mod
-    import generator.build as build_mod
+    import generator.rounds as build_mod  # the round loop is where each unit runs
 
     one = tmp_path / "one"
     _splice(labelled_source, one, count=60, unit_size=10)
@@ -249,8 +249,10 @@ def test_a_source_too_small_leaves_plans_without_carrier(tmp_path):
     small.write_text("".join(json.dumps({"body": _text(400, 6)}) + "\n" for _ in range(1))
                      + json.dumps({"body": _text(500, 6).replace("w", "v")}) + "\n")
     manifest = _splice(small, tmp_path / "ds", count=10).manifest
-    assert manifest["rejections"].get("no_carrier") == 8
     assert manifest["backend"]["options"]["carriers"]["tiers"]["none"] == 8
+    # The 8 replacements find no carrier either; a round that keeps none of 8 plans is the last.
+    assert manifest["replacements"]["rounds"] == 1 and manifest["replacements"]["shortfall"] == 8
+    assert manifest["rejections"].get("no_carrier") == 16
 
 
 def test_a_local_splice_release_rebuilds_and_refuses_changed_files(labelled_source, tmp_path):
