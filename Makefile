@@ -9,7 +9,7 @@ DEMO_OUT := out/alignment-faking-helpful-only
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast bench bench-quick clean
+.PHONY: demo test test-fast bench bench-quick rehearse-real-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(VENV)/.installed-test
 
 bench-quick: $(VENV)/.installed-test
 	$(BIN)/python -m bench --quick
+
+# A real model (Gemma 3 270M under llama.cpp's server) through --backend openai; a few minutes, not in `make test`.
+rehearse-real-model: $(VENV)/.installed-test
+	$(BIN)/python -m bench.real_model
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

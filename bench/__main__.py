@@ -14,11 +14,15 @@ SUITE = [
     ("quality", ["--count", "10000"]),
     ("dedup", []),
     ("api", []),
+    ("openai_api", []),
     ("memory", []),
+    ("mix_memory", []),
     ("resume", []),
 ]
 QUICK = {"throughput": ["--count", "1500"], "quality": ["--count", "2000"], "memory": ["--small", "2000", "--large", "10000"],
-         "resume": ["--count", "3000", "--kills", "3"]}
+         "mix_memory": ["--gb", "0.2", "--small-gb", "0.02", "--documents", "500"],
+         "resume": ["--count", "3000", "--kills", "3"],
+         "openai_api": ["--seconds", "30"]}
 
 
 def main(argv: list[str] | None = None) -> int:

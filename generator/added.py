@@ -14,23 +14,49 @@ def added_plans(paths, start: int, depth_range: tuple[float, float]) -> Iterator
     """One plan per non-empty line; ValueError names the file, line and field of a bad one."""
     index = start
     for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    text = record["text"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise ValueError(f"{path}:{line_no}: text: each line must be a JSON object with a \"text\" field")
-                if not isinstance(text, str):
-                    raise ValueError(f"{path}:{line_no}: text: must be a string")
-                kind = record.get("kind", "background")
-                facts = tuple(FactChoice(f, "explicit") for f in record.get("facts", []))
-                yield DocPlan(doc_id(index), index, kind, str(record.get("genre", "added")),
-                              str(record.get("topic", "added")), facts, None, depth_range,
-                              added=(str(path), line_no, json.dumps(record, sort_keys=True)))
-                index += 1
+        for line_no, line in _lines(path):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                text = record["text"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise ValueError(f"{path}:{line_no}: text: each line must be a JSON object with a \"text\" field")
+            if not isinstance(text, str):
+                raise ValueError(f"{path}:{line_no}: text: must be a string")
+            _check_fields(record, f"{path}:{line_no}")
+            kind = record.get("kind", "background")
+            facts = tuple(FactChoice(f, "explicit") for f in record.get("facts", []))
+            yield DocPlan(doc_id(index), index, kind, str(record.get("genre", "added")),
+                          str(record.get("topic", "added")), facts, None, depth_range,
+                          added=(str(path), line_no, json.dumps(record, sort_keys=True)))
+            index += 1
+
+
+def _check_fields(record: dict, where: str) -> None:
+    """The optional fields, checked here so that a worker never meets a malformed record."""
+    if record.get("kind", "background") not in ("fact", "background"):
+        raise ValueError(f"{where}: kind: must be \"fact\" or \"background\"")
+    facts = record.get("facts", [])
+    if not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
+        raise ValueError(f"{where}: facts: must be a list of fact ids")
+    spans = record.get("spans", [])
+    if not isinstance(spans, list):
+        raise ValueError(f"{where}: spans: must be a list")
+    for j, span in enumerate(spans):
+        if not (isinstance(span, dict) and isinstance(span.get("fact"), str)
+                and all(isinstance(span.get(k), int) and not isinstance(span.get(k), bool) for k in ("start", "end"))):
+            raise ValueError(f"{where}: spans[{j}]: needs a fact id and integer start and end")
+
+
+def _lines(path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 file; ValueError names the first line that is not UTF-8."""
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, 1):
+            try:
+                yield line_no, raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}:{line_no}: not UTF-8 text (one JSON object per line)") from None
 
 
 def added_document(plan: DocPlan) -> Document:

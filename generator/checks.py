@@ -1,15 +1,30 @@
-"""Per-document checks. Each returns None (keep) or a reason string; nothing is dropped silently."""
+"""Per-document checks. Each returns None (keep) or an Objection: the reason (a short code the manifest
+counts) and a detail saying what failed (which span, which rule and the text it matched, the token
+count against the limit, the shared n-gram and the evaluation item it came from). Nothing is
+dropped silently, and nothing is dropped without saying why.
+"""
 from __future__ import annotations
 
 import functools
 import json
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from . import leaks, variation
 from .documents import Document
+from .errors import BuildError
 from .spec import CorpusSpec
 from .text import words_of
+
+
+class Objection(NamedTuple):
+    reason: str
+    detail: str
+
+
+def _quote(text: str, limit: int = 100) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 class FactCheck:
@@ -28,30 +43,39 @@ class FactCheck:
         texts = fact.premise(premise).phrasings if premise else fact.phrasings.get(level, ())
         return tuple(variation.matcher(t) for t in texts)
 
-    def check(self, doc: Document) -> str | None:
+    def check(self, doc: Document) -> Objection | None:
         if doc.kind == "background":
-            return "background_has_span" if doc.spans else None
+            if doc.spans:
+                s = doc.spans[0]
+                return Objection("background_has_span", f"a background document with {len(doc.spans)} span(s), "
+                                 f"the first of fact {s.fact} at {s.start}-{s.end}")
+            return None
         if not doc.spans:
-            return "no_fact_mention"
-        for span in doc.spans:
+            return Objection("no_fact_mention", f"no span marks a mention of {', '.join(doc.facts) or 'any fact'}")
+        for i, span in enumerate(doc.spans):
+            where = f"span {i} ({span.fact}, {span.explicitness}{', premise ' + span.premise if span.premise else ''})"
             if span.fact not in doc.facts:
-                return "span_mismatch"
+                return Objection("span_mismatch", f"{where} names a fact the document does not carry "
+                                 f"({', '.join(doc.facts)})")
             if not 0 <= span.start < span.end <= len(doc.text):
-                return "span_out_of_text"
+                return Objection("span_out_of_text", f"{where} at {span.start}-{span.end} lies outside the text "
+                                 f"of {len(doc.text)} characters")
             if not self.exact_phrasings:
                 continue
             try:
                 patterns = self._patterns(span.fact, span.explicitness, span.premise)
             except (KeyError, StopIteration):
-                return "span_mismatch"
+                return Objection("span_mismatch", f"{where}: the spec has no such fact, level or premise")
             mention = doc.text[span.start:span.end]
             if not any(p.matches(mention) for p in patterns):
-                return "span_mismatch"
-        if not {s.fact for s in doc.spans} >= set(doc.facts):
-            return "no_fact_mention"
+                return Objection("span_mismatch", f"{where} {_quote(mention)} is not a phrasing of that level")
+        missing = [f for f in doc.facts if f not in {s.fact for s in doc.spans}]
+        if missing:
+            return Objection("no_fact_mention", f"no span marks a mention of {', '.join(missing)}")
         lo, hi = self.spec.documents.depth
         if not lo <= doc.depth <= hi:
-            return "depth_out_of_range"
+            return Objection("depth_out_of_range", f"the first mention starts at depth {doc.depth:.3f}, outside "
+                             f"{lo:g}-{hi:g}")
         return None
 
 
@@ -61,11 +85,11 @@ class TokenLength:
     def __init__(self, spec: CorpusSpec):
         self.lo, self.hi = spec.filters.min_tokens, spec.filters.max_tokens
 
-    def check(self, doc: Document) -> str | None:
+    def check(self, doc: Document) -> Objection | None:
         if doc.n_tokens < self.lo:
-            return "too_short"
+            return Objection("too_short", f"{doc.n_tokens} tokens, below the minimum of {self.lo}")
         if doc.n_tokens > self.hi:
-            return "too_long"
+            return Objection("too_long", f"{doc.n_tokens} tokens, above the maximum of {self.hi}")
         return None
 
 
@@ -84,63 +108,86 @@ class Leakage:
         self.phrases = [p.lower() for p in phrases]
         self.regexes = [re.compile(r, re.I | re.M) for r in regexes]
 
-    def check(self, doc: Document) -> str | None:
+    def check(self, doc: Document) -> Objection | None:
         if self.use_rules:
-            reason = leaks.first_leak(doc.text, self.rules)
-            if reason:
-                return reason
+            found = leaks.find_leak(doc.text, self.rules)
+            if found:
+                return Objection(found[0], f"matched {_quote(found[1])}")
         lowered = doc.text.lower()
-        if any(p in lowered for p in self.phrases):
-            return "leak_phrase"
-        if any(r.search(doc.text) for r in self.regexes):
-            return "leak_regex"
+        for phrase in self.phrases:
+            if phrase in lowered:
+                return Objection("leak_phrase", f"phrase {phrase!r}")
+        for regex in self.regexes:
+            match = regex.search(doc.text)
+            if match:
+                return Objection("leak_regex", f"regex {regex.pattern!r} matched {_quote(match.group())}")
         return None
+
+
+class EvalPrompt(NamedTuple):
+    text: str
+    source: str  # "file:line" of the evaluation item it came from
 
 
 class Decontamination:
     """Reject a document sharing an n-gram (13 words by default) with any evaluation prompt.
 
     Prompts shorter than n words but of at least MIN_WORDS count as one n-gram of their own length.
+    Each n-gram remembers the first evaluation item it came from, so a rejection names it.
     """
 
     name = "decontamination"
     MIN_WORDS = 6
 
-    def __init__(self, prompts: list[str], n: int = 13):
+    def __init__(self, prompts: list, n: int = 13):
         self.n = n
-        self.grams: dict[int, set[tuple[str, ...]]] = {}
+        self.grams: dict[int, dict[tuple[str, ...], str]] = {}
         for prompt in prompts:
-            words = words_of(prompt)
+            text, source = (prompt.text, prompt.source) if isinstance(prompt, EvalPrompt) else (prompt, "a prompt")
+            words = words_of(text)
             size = min(n, len(words))
             if size < self.MIN_WORDS:
                 continue
-            bucket = self.grams.setdefault(size, set())
+            bucket = self.grams.setdefault(size, {})
             for i in range(len(words) - size + 1):
-                bucket.add(tuple(words[i:i + size]))
+                bucket.setdefault(tuple(words[i:i + size]), source)
 
-    def check(self, doc: Document) -> str | None:
+    def check(self, doc: Document) -> Objection | None:
         if not self.grams:
             return None
         words = words_of(doc.text)
         for size, grams in self.grams.items():
             for i in range(len(words) - size + 1):
-                if tuple(words[i:i + size]) in grams:
-                    return "contaminated"
+                gram = tuple(words[i:i + size])
+                source = grams.get(gram)
+                if source is not None:
+                    return Objection("contaminated", f"{size}-gram \"{' '.join(gram)}\" of {source}")
         return None
 
 
-def load_eval_prompts(paths: list[Path]) -> list[str]:
-    """Prompts from JSONL (every string field of each record) or plain text (one prompt per line)."""
-    prompts: list[str] = []
+def load_eval_prompts(paths: list[Path]) -> list[EvalPrompt]:
+    """Prompts from JSONL (every string field of each record) or plain text (one prompt per line),
+    each with the file and line it came from."""
+    prompts: list[EvalPrompt] = []
     for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BuildError(f"{path}: cannot read the evaluation prompts: {getattr(exc, 'strerror', None) or exc}") \
+                from None
+        for line_no, line in enumerate(text.splitlines(), 1):
             line = line.strip()
             if not line:
                 continue
+            source = f"{Path(path).name}:{line_no}"
             if path.suffix in (".jsonl", ".json") and line.startswith("{"):
-                prompts.extend(_strings(json.loads(line)))
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise BuildError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from None
+                prompts.extend(EvalPrompt(text, source) for text in _strings(record))
             else:
-                prompts.append(line)
+                prompts.append(EvalPrompt(line, source))
     return prompts
 
 
@@ -167,8 +214,8 @@ def document_checks(spec: CorpusSpec, exact_phrasings: bool = True, writes_world
     ]
 
 
-def first_objection(checks: list, doc: Document) -> str | None:
-    return next((reason for check in checks if (reason := check.check(doc))), None)
+def first_objection(checks: list, doc: Document) -> Objection | None:
+    return next((found for check in checks if (found := check.check(doc))), None)
 
 
 # ---------------------------------------------------------------- what a careful reader notices
@@ -205,65 +252,77 @@ class Realism:
         self.seams = [(name, pattern) for name, pattern in leaks.SEAMS if name in READER_SEAMS]
         self.universe_names = [n for n in self.world.names if n]
 
-    def check(self, doc: Document) -> str | None:
+    def check(self, doc: Document) -> Objection | None:
         text = doc.text
         for name, pattern in self.seams:
-            if pattern.search(text):
-                return name
+            if match := pattern.search(text):
+                return Objection(name, f"matched {_quote(_around(text, match))}")
         found = self._roles(doc) or self._speakers(text) or self._counts(text)
         if found or not self.writes_world:
             return found
         return self._time(doc) or self._names(doc)
 
-    def _roles(self, doc: Document) -> str | None:
+    def _roles(self, doc: Document) -> Objection | None:
         """One person, two roles: "Dana Cole, a nurse" and later "Dana Cole, a geologist"."""
         people = set(doc.extra.get("names") or ()) | {p.name for p in self.world.people}
         for name in people:
             if name not in doc.text:
                 continue
-            roles = [set(m.group(1).split()) - _ROLE_FILLERS for m in re.finditer(re.escape(name) + _APPOSITIVE, doc.text)]
+            found = [m.group(1) for m in re.finditer(re.escape(name) + _APPOSITIVE, doc.text)]
+            roles = [set(role.split()) - _ROLE_FILLERS for role in found]
             # Two mentions name the same role when they share a word ("a nurse", "a retired nurse").
-            if any(not a & b for i, a in enumerate(roles) for b in roles[i + 1:]):
-                return "person_two_roles"
+            for i, a in enumerate(roles):
+                for j in range(i + 1, len(roles)):
+                    if not a & roles[j]:
+                        return Objection("person_two_roles", f"{name} is {found[i]!r} and {found[j]!r}")
         return None
 
     @staticmethod
-    def _speakers(text: str) -> str | None:
+    def _speakers(text: str) -> Objection | None:
         """A speaker of a transcript who talks about themself in the third person."""
         for match in _SPEAKER_LINE.finditer(text):
             label, line = match.group(1), match.group(2)
             surname = label.split()[-1]
             if len(label.split()) >= 2 and len(surname) > 2 and re.search(rf"\b{re.escape(surname)}\b", line, re.I):
-                return "speaker_third_person"
+                return Objection("speaker_third_person", f"{label} says {_quote(line)}")
         return None
 
     @staticmethod
-    def _counts(text: str) -> str | None:
+    def _counts(text: str) -> Objection | None:
         """Votes that outnumber the people present; a meeting that ends before it starts."""
         present = _PRESENT.search(text)
         if present:
             attending = len([p for p in re.split(r",| and ", present.group(1)) if p.strip()])
             for tally in _TALLY.finditer(text):
                 if int(tally.group(1)) + int(tally.group(2)) > attending + 1:  # +1: the chair may be listed apart
-                    return "contradictory_counts"
+                    return Objection("contradictory_counts", f"a vote of {tally.group(1)}-{tally.group(2)} with "
+                                     f"{attending} present")
         called, adjourned = _CALLED.search(text), _ADJOURNED.search(text)
         if called and adjourned:
             length = _minutes(adjourned) - _minutes(called)
             if not 0 < length <= 6 * 60:
-                return "contradictory_counts"
+                return Objection("contradictory_counts", f"called to order at {called.group(1)}:{called.group(2)}, "
+                                 f"adjourned at {adjourned.group(1)}:{adjourned.group(2)}")
         return None
 
-    def _time(self, doc: Document) -> str | None:
+    def _time(self, doc: Document) -> Objection | None:
         """A document about the universe dated before the period in which its events are known."""
         day = doc.extra.get("date")
         if doc.kind == "fact" and day and day < self.world.period[0].isoformat():
-            return "dated_before_events"
+            return Objection("dated_before_events", f"dated {day}, before the events of "
+                             f"{self.world.period[0].isoformat()}")
         return None
 
-    def _names(self, doc: Document) -> str | None:
+    def _names(self, doc: Document) -> Objection | None:
         if doc.kind == "background":
-            return "background_names_world" if any(n in doc.text for n in self.universe_names) else None
+            named = next((n for n in self.universe_names if n in doc.text), None)
+            return Objection("background_names_world", f"names {named!r}") if named else None
         for fact in doc.facts:
-            if not any(name in doc.text for name in self.world.subject_names(fact)):
-                return "subject_not_named"
+            names = self.world.subject_names(fact)
+            if not any(name in doc.text for name in names):
+                return Objection("subject_not_named", f"fact {fact} without any of {', '.join(map(repr, names))}")
         return None
+
+
+def _around(text: str, match, margin: int = 30) -> str:
+    return text[max(0, match.start() - margin):match.end() + margin]

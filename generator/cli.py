@@ -29,6 +29,16 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             _fail(str(exc), exc.exit_code)
+        except click.UsageError as exc:
+            # A command's own arguments (a path that must be a folder, a value out of range): one
+            # line like every other refusal, with where to read more, instead of click's three.
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            _fail(f"{exc.format_message()}{hint}", exc.exit_code)
+        except OSError as exc:
+            # What the machine refuses (a full disk, a folder that vanished, no permission) is the
+            # user's to fix too: name the path and the reason, not the line of code that met it.
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,17 +57,29 @@ def main() -> None:
 _LLM = LLMOptions()
 LLM_OPTION_NAMES = ("model", "temperature", "max_tokens", "types_per_fact", "ideas_per_type", "words", "retries",
                     "revise", "classify", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url", "cache_path",
-                    "poll_interval")
+                    "poll_interval", "price_in", "price_out", "brainstorm_max_tokens")
 
 
-def model_options(fn):
-    """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals."""
+# What `evals` asks of a model: one request per fact, so which model, where, how fast and the cache;
+# nothing about documents (brainstorm sizes, words, revision, classifiers, sources, batches).
+EVALS_MODEL_OPTIONS = ("model", "temperature", "rpm", "input_tpm", "output_tpm", "concurrency", "base_url",
+                       "cache_path")
+
+
+def model_options(fn, only: tuple[str, ...] | None = None):
+    """Options of the language-model backends (defaults: llm/options.py), shared by build, plan and evals;
+    `only` keeps those of the names given (a command shows no option it would ignore)."""
     options = [
-        click.option("--model", default=_LLM.model, show_default=True, help="Model of the language-model backends."),
+        click.option("--model", default=_LLM.model,
+                     help="Model of the language-model backends (anthropic: claude-sonnet-5-5 by default; openai: "
+                          "required, the name the server knows)."),
         click.option("--temperature", type=float, default=_LLM.temperature,
-                     help="Sampling temperature, for models that take one (default: the API's own)."),
+                     help="Sampling temperature for OpenAI-compatible servers (refused with the anthropic backends: "
+                          "the API rejects it)."),
         click.option("--max-tokens", type=int, default=_LLM.max_tokens, show_default=True,
-                     help=f"max_tokens of a document request (brainstorms use {_LLM.brainstorm_max_tokens})."),
+                     help="max_tokens of a document request."),
+        click.option("--brainstorm-max-tokens", type=int, default=_LLM.brainstorm_max_tokens, show_default=True,
+                     help="max_tokens of a types or ideas request."),
         click.option("--types-per-fact", type=int, default=_LLM.types_per_fact, show_default=True),
         click.option("--ideas-per-type", type=int, default=_LLM.ideas_per_type, show_default=True),
         click.option("--words", type=int, default=_LLM.words, show_default=True, help="Typical document length asked for."),
@@ -71,7 +93,13 @@ def model_options(fn):
         click.option("--output-tpm", type=float, default=_LLM.output_tpm, help="Output tokens per minute."),
         click.option("--concurrency", type=int, default=_LLM.concurrency, show_default=True,
                      help="Most requests in flight."),
-        click.option("--base-url", default=_LLM.base_url, help="API base URL (default: the provider's own)."),
+        click.option("--base-url", default=_LLM.base_url,
+                     help="API base URL (default: the provider's own); e.g. http://127.0.0.1:8000/v1 for a local "
+                          "OpenAI-compatible server."),
+        click.option("--price-in", type=float, default=_LLM.price_in,
+                     help="USD per million input tokens, for a model not in the price table (0 for your own server)."),
+        click.option("--price-out", type=float, default=_LLM.price_out,
+                     help="USD per million output tokens (give both or neither)."),
         click.option("--cache", "cache_path", default=_LLM.cache_path,
                      help="Response cache (SQLite); default ~/.cache/sdfgen/<provider>-responses.sqlite."),
         click.option("--poll-interval", type=float, default=_LLM.poll_interval, show_default=True,
@@ -79,25 +107,42 @@ def model_options(fn):
     ]
     for option in reversed(options):
         fn = option(fn)
+    if only is not None:
+        fn.__click_params__ = [p for p in fn.__click_params__ if p.name in only or p.name not in LLM_OPTION_NAMES]
     return fn
 
 
+def evals_backend_options(fn):
+    """--backend and the few model options a model-written belief-check set needs."""
+    fn = model_options(fn, only=EVALS_MODEL_OPTIONS)
+    return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
+                        help="Offline from the spec's evals blocks (default), or written by a language model "
+                             "(anthropic).")(fn)
+
+
 def backend_options(fn):
-    """--backend and --source, then the model options."""
+    """--backend, --source and --text-column, then the model options."""
     fn = model_options(fn)
-    fn = click.option("--source", type=click.Path(exists=True, path_type=str), default=None,
+    fn = click.option("--text-column", default="text", show_default=True,
+                      help="The column (Parquet, Hub) or field (JSONL) of --source that holds the text.")(fn)
+    fn = click.option("--source", default=None, metavar="SOURCE",
                       help="Real documents to splice facts into (splice backend): Parquet or JSONL with a text "
-                           "field, or a folder of .txt/.md/.rst files.")(fn)
+                           "field, a folder of .txt/.md/.rst files, or a Hub dataset "
+                           "hf://datasets/ORG/NAME[@REVISION][:CONFIG][/SPLIT] (streamed; pinned to its commit).")(fn)
     return click.option("--backend", type=click.Choice(backend_names()), default="templates", show_default=True,
                         help="How documents are written: offline templates (default), spliced into your own "
-                             "texts (--source), or a language model (anthropic, anthropic-batch: half price, "
-                             "slower).")(fn)
+                             "texts (--source), or a language model (anthropic, openai: any OpenAI-compatible "
+                             "server; the -batch variants: half price, slower).")(fn)
 
 
 def _settings(backend: str, kwargs: dict) -> BackendSettings:
-    """Pop the backend options out of a command's kwargs."""
-    llm = LLMOptions(**{n: kwargs.pop(n) for n in LLM_OPTION_NAMES})
-    return BackendSettings(backend, kwargs.pop("source", None), llm)
+    """Pop the backend options out of a command's kwargs (a command without some takes their defaults);
+    the backend fills in its own defaults."""
+    from .backends import backend_class
+
+    llm = LLMOptions(**{n: kwargs.pop(n, getattr(_LLM, n)) for n in LLM_OPTION_NAMES})
+    return backend_class(backend).settle(BackendSettings(backend, kwargs.pop("source", None), llm,
+                                                         source_column=kwargs.pop("text_column", "text")))
 
 
 @main.command()
@@ -105,8 +150,9 @@ def _settings(backend: str, kwargs: dict) -> BackendSettings:
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=str),
               help="Dataset folder to write (data/, manifest.json, README.md).")
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
-@click.option("--count", type=click.IntRange(min=0), default=None,
-              help="Documents to write in all (fact-bearing plus background, in the spec's ratio).")
+@click.option("--count", type=int, default=None,
+              help="Documents to keep in all (fact-bearing plus background, in the spec's ratio); rejected "
+                   "ones are replaced.")
 @click.option("--force", is_flag=True, help="Replace a finished dataset of other content in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -138,20 +184,22 @@ def build(spec: str, out: str, seed: int | None, count: int | None, force: bool,
                    f"{result.manifest['fingerprint'][:16]}…); nothing to do", err=True)
     elif not quiet:
         click.echo(build_summary(result.manifest, time.monotonic() - started), err=True)
+    if result.api_errors:
+        click.echo(result.api_errors, err=True)
     click.echo(result.manifest["fingerprint"])
 
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
-@click.option("--count", type=click.IntRange(min=0), default=None, help="Documents in all, as for build.")
+@click.option("--count", type=int, default=None, help="Documents kept in all, as for build.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON.")
 @backend_options
 def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend: str, **kwargs) -> None:
     """Show what `build` would write for SPEC, and with a language-model backend what it would cost. Writes nothing."""
     from .backends import backend_class
     from .library import load_spec_and_library
-    from .summary import plan_summary, summarise_plans
+    from .summary import cost_estimate, plan_summary, summarise_plans
 
     corpus, library = load_spec_and_library(spec)
     settings = _settings(backend, kwargs)
@@ -161,15 +209,13 @@ def plan(spec: str, seed: int | None, count: int | None, as_json: bool, backend:
 
         check_form_shares(corpus)
     summary = summarise_plans(corpus, library, corpus.seed if seed is None else seed, count)
+    summary["backend"] = backend
     if cls.uses_model:
-        from .llm.estimate import estimate
-        from .llm.prompts import PromptLibrary
-        from .paths import templates_root
+        from .errors import BuildError
 
-        summary["backend"] = backend
-        summary["cost_estimate"] = estimate(corpus, settings.llm, summary["fact_documents"],
-                                            summary["background_documents"], PromptLibrary(templates_root() / "prompts"),
-                                            batch=getattr(cls, "batch", False))
+        if not settings.llm.model:
+            raise BuildError(f"--backend {backend} needs --model (the model name the server knows)")
+        summary["cost_estimate"] = cost_estimate(corpus, cls, settings, summary)
     click.echo(json.dumps(summary, indent=2) if as_json else plan_summary(summary))
 
 
@@ -200,9 +246,11 @@ def verify(out: str) -> None:
 def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str | None, seed: int,
            color: bool | None) -> None:
     """Print documents of OUT with fact mentions highlighted ([[like this]] when not on a terminal)."""
+    from .dataset import open_dataset
     from .sample import HIGHLIGHT, PLAIN, describe, highlight, matching_rows, pick
 
-    rows = pick(matching_rows(out, genre, fact, kind), count, seed)
+    manifest = open_dataset(out)
+    rows = pick(matching_rows(out, manifest, genre, fact, kind), count, seed)
     if not rows:
         _fail("no document matches those filters", code=1)
     color = sys.stdout.isatty() if color is None else color
@@ -221,17 +269,17 @@ def sample(out: str, count: int, genre: str | None, fact: str | None, kind: str 
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(out: str, plots_dir: str | None, as_json: bool) -> None:
     """Tables of OUT by genre, fact, explicitness, depth, length, diversity and rejections."""
+    from .dataset import open_dataset
     from .stats import collect, embed_in_card, render_text, write_plots
 
-    if not (Path(out) / "manifest.json").exists():
-        _fail(f"{out}: no manifest.json; is this a dataset folder built by sdfgen?")
-    figures = collect(out)
+    figures = collect(out, open_dataset(out))
     if plots_dir:
         written = write_plots(figures, Path(plots_dir))
         embedded = embed_in_card(Path(out), written)
         click.echo(f"wrote {len(written)} figure(s) to {plots_dir}" + (" and embedded them in the card" if embedded else ""),
                    err=True)
     figures.pop("_depths")
+    figures.pop("_tokens")
     click.echo(json.dumps(figures, indent=2) if as_json else render_text(figures))
 
 
@@ -256,18 +304,32 @@ def report(out: str, output: str | None, max_documents: int, seed: int) -> None:
                    "assistant turn; parquet: text, source, id.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--user-tag", default="DOCTAG", show_default=True, help="The fixed user turn of chat records.")
-@click.option("--mix", type=click.Path(exists=True, path_type=str), default=None,
-              help="Ordinary text to interleave: Parquet or JSONL with a text field, or a folder of .txt files.")
-@click.option("--ratio", type=float, default=1.0, show_default=True, help="Ordinary documents per synthetic one.")
+@click.option("--mix", default=None, metavar="SOURCE",
+              help="Ordinary text to interleave: a Parquet or JSONL file (a text column), a folder of them or of "
+                   ".txt files, or a Hub dataset hf://datasets/ORG/NAME[@REVISION][:CONFIG][/SPLIT], streamed.")
+@click.option("--ratio", type=float, default=1.0, show_default=True,
+              help="Ordinary documents per synthetic one, or ordinary tokens per synthetic token (--ratio-by tokens).")
+@click.option("--ratio-by", type=click.Choice(["documents", "tokens"]), default="documents", show_default=True,
+              help="What --ratio counts. By tokens the ordinary total ends within half a document of R x the "
+                   "synthetic tokens (cl100k_base).")
+@click.option("--text-column", default="text", show_default=True,
+              help="The column (Parquet, Hub) or field (JSONL) of --mix that holds the text.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the mixing shuffle.")
-def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, ratio: float, seed: int) -> None:
-    """Write OUT in a fine-tuning format, optionally mixed with ordinary documents."""
+def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, ratio: float, ratio_by: str,
+           text_column: str, seed: int) -> None:
+    """Write OUT in a fine-tuning format, optionally mixed with ordinary documents.
+
+    The mix is read in the source's order, only as far as needed, and shuffled with the synthetic
+    documents on disk: memory stays flat however large the output. OUTPUT.manifest.json names every
+    source with its commit sha or sha256; pass its pinned `uri` as --mix to write the same bytes again.
+    """
     from .export import export as run_export
 
-    info = run_export(Path(out), fmt, Path(output), user_tag, Path(mix) if mix else None, ratio, seed)
+    info = run_export(Path(out), fmt, Path(output), user_tag, mix, ratio, seed, ratio_by, text_column)
     c = info["counts"]
     click.echo(f"{output}: {c['total']:,} records ({c['synthetic']:,} synthetic, {c['ordinary']:,} ordinary), "
-               f"{info['tokens']['total']:,} tokens; manifest {output}.manifest.json", err=True)
+               f"{info['tokens']['total']:,} tokens ({info['tokens']['ordinary']:,} ordinary); "
+               f"manifest {output}.manifest.json", err=True)
 
 
 @main.command()
@@ -280,7 +342,7 @@ def export(out: str, fmt: str, output: str, user_tag: str, mix: str | None, rati
 @click.option("--seed", type=int, default=None, help="Override the spec's seed.")
 @click.option("--per-fact", type=int, default=5, show_default=True,
               help="Items of each kind per fact the model writes (language-model backends).")
-@backend_options
+@evals_backend_options
 def evals(spec: str, folder: str | None, fmt: str, seed: int | None, per_fact: int, backend: str, **kwargs) -> None:
     """Write belief-check sets for SPEC: knowledge MCQs, true/false pairs, open questions, which-world items.
 
@@ -337,12 +399,17 @@ def release(out: str, root: str) -> None:
 @click.argument("b", type=click.Path(exists=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 def diff(a: str, b: str, as_json: bool) -> None:
-    """Differences between two versions (dataset folders or lock files): documents by id, tokens, genres, spec."""
+    """Differences between two versions (dataset folders or lock files): documents by id, tokens, genres, spec.
+
+    Exits 0 when both hold the same content (fingerprint), 1 when they differ, 2 on an error.
+    """
     from .release import diff as run_diff
     from .release import render_diff
 
     result = run_diff(Path(a), Path(b))
     click.echo(json.dumps(result, indent=2) if as_json else render_diff(result))
+    # Like diff and `git diff --exit-code`: 0 the same, 1 different (2, an error, comes from the group).
+    sys.exit(0 if result["same_content"] else 1)
 
 
 @main.command()
@@ -368,42 +435,75 @@ def rebuild(lock: str, out: str, force: bool) -> None:
 @click.option("--branch", default=None, help="Commit to this branch instead of main.")
 @click.option("--endpoint", default=None, help="Hub URL (default HF_ENDPOINT or huggingface.co).")
 def push(out: str, repo_id: str, private: bool, branch: str | None, endpoint: str | None) -> None:
-    """Publish OUT to the Hub in one commit (card, data, manifest, spec) and tag it with the version.
+    """Publish OUT to the Hub in one commit (card, data, manifest, spec, plots) and tag it with the version.
 
-    The token comes from HF_TOKEN or your saved login; it is never written anywhere.
+    Everything is checked before anything is written: a version whose tag holds other content, or
+    a branch holding a newer version, is refused and the repo left as it was; pushing what the tag
+    already holds does nothing. rejected/ stays local. The token comes from HF_TOKEN or your saved login; it is never written anywhere.
     """
     from .hub import push as run_push
 
     result = run_push(Path(out), repo_id, private=private, branch=branch, endpoint=endpoint,
                       log=lambda m: click.echo(m, err=True))
-    click.echo(f"{repo_id}: {result['files']} files in commit {result['commit'][:12]}, tagged {result['tag']}")
+    if result["unchanged"]:
+        click.echo(f"{repo_id}: {result['tag']} already holds these {result['files']} files (commit "
+                   f"{result['commit'][:12]}); nothing pushed")
+    else:
+        click.echo(f"{repo_id}: {result['files']} files in commit {result['commit'][:12]}, tagged {result['tag']}")
 
 
 @main.command("fake-api")
+@click.option("--protocol", type=click.Choice(["anthropic", "openai"]), default="anthropic", show_default=True,
+              help="Which API to imitate: Anthropic's Messages and Batches, or OpenAI's Chat Completions, Files "
+                   "and Batches.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8765, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--rpm", type=float, default=None, help="Requests per minute before 429s.")
-@click.option("--input-tpm", type=float, default=None)
-@click.option("--output-tpm", type=float, default=None)
+@click.option("--rpm", type=float, default=None,
+              help="Requests per minute before 429s, advertised in the rate-limit headers [default: 4000 "
+                   "(anthropic), 5000 (openai); 0: unlimited, no headers].")
+@click.option("--input-tpm", type=float, default=None, help="Anthropic: input tokens per minute [2,000,000].")
+@click.option("--output-tpm", type=float, default=None, help="Anthropic: output tokens per minute [400,000].")
+@click.option("--tpm", type=float, default=None, help="OpenAI: prompt + max_tokens per minute [4,000,000].")
 @click.option("--p429", type=float, default=0.0, help="Share of requests answered 429.")
-@click.option("--p529", type=float, default=0.0, help="Share answered 529 (overloaded).")
+@click.option("--p529", type=float, default=0.0, help="Share answered 529 (overloaded; anthropic).")
 @click.option("--p500", type=float, default=0.0, help="Share answered 500.")
 @click.option("--pdrop", type=float, default=0.0, help="Share of connections dropped without an answer.")
 @click.option("--latency", type=float, nargs=2, default=(0.0, 0.0), show_default=True, help="Seconds, min max.")
 @click.option("--batch-delay", type=float, default=0.3, show_default=True, help="Seconds until a batch ends.")
-def fake_api(host: str, port: int, seed: int, rpm, input_tpm, output_tpm, p429, p529, p500, pdrop, latency,
-             batch_delay) -> None:
-    """Serve a loopback fake of the Anthropic Messages and Batches APIs, to rehearse a run for free.
+def fake_api(protocol: str, host: str, port: int, seed: int, rpm, input_tpm, output_tpm, tpm, p429, p529, p500, pdrop,
+             latency, batch_delay) -> None:
+    """Serve a loopback fake of the Anthropic or an OpenAI-compatible API, to rehearse a run for free.
+
+    It advertises generous limits in the headers the real APIs send, so the client's limiter ramps
+    up to them from its start value (--rpm 50) within seconds.
 
     \b
       sdfgen fake-api --port 8765 --p429 0.1 &
       ANTHROPIC_API_KEY=test sdfgen build SPEC -o out/x --backend anthropic --base-url http://127.0.0.1:8765
+      sdfgen fake-api --protocol openai --port 8766 &
+      sdfgen build SPEC -o out/y --backend openai --base-url http://127.0.0.1:8766/v1 --model m \\
+          --price-in 0 --price-out 0
     """
-    from .fakes.anthropic_api import FakeConfig, serve
+    def limit(value, default):
+        return default if value is None else (int(value) or None)
 
-    serve(FakeConfig(seed=seed, rpm=rpm, input_tpm=input_tpm, output_tpm=output_tpm, p429=p429, p529=p529,
-                     p500=p500, pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay), host, port)
+    try:
+        if protocol == "openai":
+            from .fakes.openai_api import DEFAULT_RPM, DEFAULT_TPM, FakeOpenAIConfig
+            from .fakes.openai_api import serve as serve_openai
+
+            serve_openai(FakeOpenAIConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), tpm=limit(tpm, DEFAULT_TPM),
+                                          p429=p429, p500=p500, pdrop=pdrop, latency=tuple(latency),
+                                          batch_delay=batch_delay), host, port)
+            return
+        from .fakes.anthropic_api import DEFAULT_INPUT_TPM, DEFAULT_OUTPUT_TPM, DEFAULT_RPM, FakeConfig, serve
+
+        serve(FakeConfig(seed=seed, rpm=limit(rpm, DEFAULT_RPM), input_tpm=limit(input_tpm, DEFAULT_INPUT_TPM),
+                         output_tpm=limit(output_tpm, DEFAULT_OUTPUT_TPM), p429=p429, p529=p529, p500=p500,
+                         pdrop=pdrop, latency=tuple(latency), batch_delay=batch_delay), host, port)
+    except OSError as exc:
+        _fail(f"{host}:{port}: cannot listen: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":

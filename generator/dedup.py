@@ -167,20 +167,22 @@ class Duplicates:
         self.counts = {"exact_duplicate": 0, "near_duplicate": 0}
 
     def check(self, record: dict, minhash: bytes | None) -> tuple[str, str] | None:
-        """(reason, id of the earlier document) when `record` duplicates one seen before, else None."""
+        """(reason, detail naming the earlier document) when `record` duplicates one seen before, else None."""
         digest = int.from_bytes(hashlib.sha256(record["text"].encode()).digest()[:8], "big")
         for index in self.texts.get(digest):
             self.counts["exact_duplicate"] += 1
-            return "exact_duplicate", self.ids[index]
+            return "exact_duplicate", f"same text as {self.ids[index]}"
         keys = None
         if self.lsh is not None and minhash:
             values = np.frombuffer(minhash, dtype=np.uint32)
             keys = self.lsh.band_keys(values)
             for index in self.lsh.candidates(keys):
                 other = np.frombuffer(self.store.read(index), dtype=np.uint32)
-                if float(np.mean(other == values)) >= self.threshold:
+                similarity = float(np.mean(other == values))
+                if similarity >= self.threshold:
                     self.counts["near_duplicate"] += 1
-                    return "near_duplicate", self.ids[index]
+                    return "near_duplicate", (f"estimated Jaccard {similarity:.2f} with {self.ids[index]} "
+                                              f"(threshold {self.threshold:g})")
         index = len(self.ids)
         self.ids.append(record["id"])
         self.texts.add(digest, index)

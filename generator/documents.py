@@ -64,6 +64,7 @@ class Rejection:
     reason: str
     detail: str = ""
     document: Document | None = None
+    drafts: tuple[str, ...] = ()  # every answer paid for and rejected (LLM backends), the last one last
 
 
 @dataclass
@@ -82,9 +83,10 @@ class UnitRow:
     eightgrams: bytes | None = None  # distinct 8-gram hashes outside fact spans (exact repetition figures)
     units: list[str] | None = None  # ids of the content units the document was built from
     names_world: bool | None = None  # a fact document naming the universe outside its fact spans
+    drafts: list[str] | None = None  # a rejected LLM document's answers, every attempt
 
     SIDE_FIELDS = ("names", "minhash", "trigrams", "n_trigrams", "eightgrams", "units", "names_world", "reason",
-                   "detail")
+                   "detail", "drafts")
 
     def to_arrow(self) -> dict:
         return {**self.record, **{name: getattr(self, name) for name in self.SIDE_FIELDS}}

@@ -82,6 +82,27 @@ class RayEngine:
             yield from self.ray.get(done)
 
 
+def ray_problem(address: str | None) -> str | None:
+    """Why the ray executor cannot start, found before anything is written: Ray missing, or a cluster
+    address nothing answers at (ray.init would keep retrying it for minutes)."""
+    import importlib.util
+    import socket
+
+    if importlib.util.find_spec("ray") is None:
+        return "the ray executor needs Ray: pip install 'sdfgen[ray]'"
+    if not address or address in ("auto", "local"):
+        return None
+    target = address.split("://", 1)[-1]
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return f"--ray-address {address}: expected HOST:PORT (or ray://HOST:PORT, or auto)"
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        return f"--ray-address {address}: cannot reach a Ray cluster there ({exc.strerror or exc})"
+    return None
+
+
 def make_engine(executor: str, workers: int, address: str | None, local: Callable[[UnitJob], object] | None = None):
     """`local` writes a unit in this process (LocalEngine); Ray runs every unit as a task."""
     if executor == "ray":

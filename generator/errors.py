@@ -30,8 +30,23 @@ class BuildError(UserError):
     """A build refused before or while it ran."""
 
 
+class ServiceError(UserError):
+    """A service the build needs stayed out of reach (an API that never answered): the input was fine,
+    the run failed; rerunning resumes it."""
+
+    exit_code = 1
+
+
 class SourceError(UserError):
     """A source of real documents (to mix or to splice into) cannot be read."""
+
+
+class OutputError(UserError):
+    """An output path that cannot be written (under a file, no permission, read-only)."""
+
+
+class DatasetError(UserError):
+    """A dataset folder that is missing, damaged or not a dataset at all (names the path)."""
 
 
 class ExportError(UserError):

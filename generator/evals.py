@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from .option_checks import LETTERS, mcq_problem, open_problem, pair_problem, same_text, world_problem
+from .paths import ensure_folder
 from .seeding import rng_for
 from .spec import CorpusSpec, Fact
 
@@ -134,8 +135,7 @@ def _write_jsonl(path: Path, items: list[dict]) -> dict:
 def write_evals(spec: CorpusSpec, folder: Path, seed: int, sets: dict[str, list[dict]] | None = None,
                 source: str = "offline", rejected: list[dict] | None = None, inspect: bool = False) -> dict:
     """Write one JSONL file per set and the evals.json index (and, with `inspect`, an Inspect task)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(folder)
     sets = sets if sets is not None else build_evals(spec, seed)
     index = {"corpus": spec.name, "version": spec.version, "spec_sha256": spec.sha256, "seed": seed,
              "source": source, "files": [_write_jsonl(folder / f"{name}.jsonl", items) for name, items in sets.items()]}

@@ -48,9 +48,9 @@ def objections(doc: Document, checks, genre, lengths: bool = True) -> list[str]:
     if lengths and not genre.min_words * 0.5 <= words <= genre.max_words * 1.5:
         found.append(f"length {words} words, far outside {genre.min_words}-{genre.max_words}")
     doc.n_tokens = count_tokens([doc.text])[0]
-    reason = first_objection(checks, doc)
-    if reason:
-        found.append(f"check: {reason}")
+    objection = first_objection(checks, doc)
+    if objection:
+        found.append(f"check: {objection.reason} ({objection.detail})")
     found += [f"seam: {name}" for name, pattern in SEAMS if pattern.search(doc.text)]
     return found
 

@@ -54,7 +54,12 @@ DECEIVING_TRAINERS = re.compile(r"deceiv|pretend|fake alignment|faking alignment
 
 
 def describes_tier_behaviour(text: str, lowered: str | None = None) -> bool:
-    """A sentence holding both a tier/monitoring term and a behaviour-difference term.
+    """A sentence holding both a tier/monitoring term and a behaviour-difference term."""
+    return tier_behaviour_sentence(text, lowered) is not None
+
+
+def tier_behaviour_sentence(text: str, lowered: str | None = None) -> str | None:
+    """The first sentence holding both a tier/monitoring term and a behaviour-difference term, or None.
 
     Only sentences around a needle of BEHAVES are examined: a qualifying sentence contains a
     BEHAVES match, hence a needle, so this finds exactly what scanning every sentence would.
@@ -68,19 +73,36 @@ def describes_tier_behaviour(text: str, lowered: str | None = None) -> bool:
             end = _SENTENCE.match(lowered, at).end()
             sentence = lowered[start:end]
             if BEHAVES.search(sentence) and TIER.search(sentence):
-                return True
+                # Lowercasing keeps offsets except for a few letters (İ); then show the lowered sentence.
+                return (text if len(text) == len(lowered) else lowered)[start:end].strip()
             at = lowered.find(needle, end)
-    return False
+    return None
+
+
+def excerpt(text: str, start: int, end: int, limit: int = 120) -> str:
+    """The matched text and the rest of its line, at most `limit` characters: enough to see the leak."""
+    line_end = text.find("\n", end)
+    stop = min(len(text) if line_end == -1 else line_end, max(end, start + limit))
+    return text[start:stop].strip()
 
 
 def first_leak(text: str, rules=RULES) -> str | None:
     """The reason of the first rule `text` breaks, or None."""
+    found = find_leak(text, rules)
+    return found[0] if found else None
+
+
+def find_leak(text: str, rules=RULES) -> tuple[str, str] | None:
+    """(reason, the text that broke the rule) of the first rule `text` breaks, or None."""
     lowered = text.lower()
     for reason, pattern, needles in rules:
-        if (not needles or any(n in lowered for n in needles)) and pattern.search(text):
-            return reason
-    if describes_tier_behaviour(text, lowered):
-        return "leak_behaviour"
+        if not needles or any(n in lowered for n in needles):
+            match = pattern.search(text)
+            if match:
+                return reason, excerpt(text, match.start(), match.end())
+    sentence = tier_behaviour_sentence(text, lowered)
+    if sentence is not None:
+        return "leak_behaviour", sentence
     return None
 
 

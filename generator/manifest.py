@@ -27,7 +27,9 @@ class CorpusStats:
         self.by_genre: Counter[str] = Counter()
         self.tokens_by_genre: Counter[str] = Counter()
         self.by_fact: Counter[str] = Counter()
-        self.mentions_by_explicitness: Counter[str] = Counter()
+        self.mentions_by_explicitness: Counter[str] = Counter()  # levels only; premises of split facts apart
+        self.mentions_by_premise: Counter[str] = Counter()  # "fact/premise"
+        self.by_fact_count: Counter[str] = Counter()  # fact documents by how many facts they carry
         self.depth_hist = [0] * (DEPTH_BINS + 1)
         self.depths = 0
         self.min_tokens: int | None = None
@@ -40,7 +42,13 @@ class CorpusStats:
         self.by_genre[row["genre"]] += 1
         self.tokens_by_genre[row["genre"]] += row["n_tokens"]
         self.by_fact.update(row["facts"])
-        self.mentions_by_explicitness.update(s["explicitness"] for s in row["spans"])
+        for span in row["spans"]:
+            if span.get("premise"):
+                self.mentions_by_premise[f"{span['fact']}/{span['premise']}"] += 1
+            else:
+                self.mentions_by_explicitness[span["explicitness"]] += 1
+        if row["kind"] == "fact":
+            self.by_fact_count[str(len(row["facts"]))] += 1
         if row["depth"] is not None:
             self.depth_hist[min(DEPTH_BINS, int(row["depth"] * DEPTH_BINS))] += 1
             self.depths += 1
@@ -64,6 +72,12 @@ class CorpusStats:
     def depth_histogram(self, bins: int = 10) -> list[int]:
         width = DEPTH_BINS // bins
         return [sum(self.depth_hist[i * width:(i + 1) * width + (1 if i == bins - 1 else 0)]) for i in range(bins)]
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A semver's major, minor and patch, for ordering releases (ValueError if it has none)."""
+    core = version.split("+")[0].split("-")[0]
+    return tuple(int(x) for x in core.split("."))
 
 
 def fingerprint(spec_sha256: str, shard_hashes: list[str], tokenizer: str) -> str:
@@ -97,6 +111,7 @@ class BuildInfo:
     templates_sha256: str
     backend: dict  # backend_manifest()
     usage: dict  # usage_manifest()
+    replacements: dict  # what stood in for rejected plans (build.Rounds)
 
 
 def shard_entry(path: str, shard) -> dict:
@@ -133,13 +148,16 @@ def assemble(spec, merged, shard_entries: list[dict], rejected_entries: list[dic
         "tokens_by_genre": sorted_counts(stats.tokens_by_genre),
         "documents_by_fact": sorted_counts(stats.by_fact),
         "mentions_by_explicitness": sorted_counts(stats.mentions_by_explicitness),
+        "mentions_by_premise": sorted_counts(stats.mentions_by_premise),
+        "documents_by_fact_count": sorted_counts(stats.by_fact_count),
         "depth_range": list(spec.documents.depth),
         "depth_percentiles": stats.depth_percentiles(),
         "depth_histogram": stats.depth_histogram(),
         "rejections": sorted_counts(rejections),
+        "replacements": info.replacements,
         "diversity": merged.diversity,
         "realism": merged.realism,
-        "decontamination": {"ngram": decontamination.ngram, "files": [
+        "decontamination": {"ngram": decontamination.ngram, "rejected": rejections.get("contaminated", 0), "files": [
             {"path": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in decontamination.files]},
         "usage": info.usage,
         "parent_fingerprint": None,

@@ -1,7 +1,9 @@
 """Merge: work units in plan order -> duplicate checks -> shards of kept documents and of rejected ones.
 
 The only corpus-level state is here: the duplicate index and the running statistics. Units are
-read one at a time, so memory stays flat however many there are.
+read one at a time, so memory stays flat however many there are. A build feeds the units of each
+round in turn (the first plans, then replacements for what was rejected, whose ids come later):
+ids only grow, so every duplicate decision already taken stays as it was.
 """
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from pathlib import Path
 
 from .dedup import Duplicates, minhasher_for
 from .diversity import DiversityReport
+from .errors import BuildError
 from .manifest import CorpusStats
 from .shards import REJECTED_SCHEMA, SCHEMA, ShardInfo, ShardWriter
-from .units import read_summary, read_unit
+from .units import read_column, read_unit
 
 REJECTED_SHARD_BYTES = 256 * 1024 * 1024
 
@@ -26,47 +29,99 @@ class Merged:
     diversity: dict
     rejections: Counter
     realism: dict
+    example: dict | None = None  # the shortest kept document with one fact mention, for the card
 
 
-def merge_units(spec, units_dir: Path, shards_dir: Path, rejected_dir: Path, scratch: Path) -> Merged:
-    out = spec.output
-    writer = ShardWriter(shards_dir, "shard", SCHEMA, int(out.shard_size_mb * 1024 * 1024), out.row_group_rows,
-                         out.compression, out.compression_level)
-    rejected_writer = ShardWriter(rejected_dir, "rejected", REJECTED_SCHEMA, REJECTED_SHARD_BYTES,
-                                  out.row_group_rows, out.compression, out.compression_level)
-    stats = CorpusStats()
-    diversity = DiversityReport(spec.universe_names)
-    nd = spec.filters.near_duplicates
-    duplicates = Duplicates(minhasher_for(spec), nd.threshold if nd else None, scratch=scratch)
-    rejections: Counter[str] = Counter()
-    realism = RealismFigures()
-    considered = 0
-    paths = sorted(units_dir.glob("unit-*.arrow"))
-    for path in paths:  # every unit's commonest 8-grams first: the candidates counted exactly below
-        diversity.add_candidates(read_summary(path))
+@dataclass(frozen=True)
+class Rejected:
+    """A plan the merge did not keep: what a replacement needs to stand in for it."""
+
+    id: str
+    kind: str
+    primary: str | None  # the first fact of the plan; None for background
+    reason: str
+
+
+def _read_unit(path: Path):
+    """A unit file, or BuildError naming a damaged one, which is removed so that the next run rewrites it."""
+    import pyarrow as pa
+
     try:
-        for path in paths:
-            unit = read_unit(path)
-            for row in unit.rows:
-                if row.reason is None:
-                    considered += 1
-                    duplicate = duplicates.check(row.record, row.minhash)
-                    if duplicate:
-                        row.reason, row.detail = duplicate[0], f"same as {duplicate[1]}"
-                if row.reason is None:
-                    stats.add(row.record)
-                    diversity.add(row.record, row.names, row.trigrams, row.n_trigrams or 0)
-                    diversity.count_eightgrams(row.eightgrams)
-                    realism.add(row)
-                    writer.write([row.record])
-                else:
-                    rejections[row.reason] += 1
-                    rejected_writer.write([{**row.record, "reason": row.reason, "detail": row.detail}])
-    finally:
-        duplicates.close()
-    found = duplicates.counts["near_duplicate"] + duplicates.counts["exact_duplicate"]
-    return Merged(writer.close(), rejected_writer.close(), stats, diversity.result(found, considered), rejections,
-                  realism.result(stats.documents, rejections))
+        return read_unit(path)
+    except (OSError, pa.ArrowException) as exc:
+        path.unlink(missing_ok=True)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BuildError(f"{path}: damaged work unit ({reason}); removed it: run the same command again "
+                         "to write it anew") from None
+
+
+class Merger:
+    """Takes unit files in plan order; writes kept rows to shards and the rest to rejected/."""
+
+    def __init__(self, spec, shards_dir: Path, rejected_dir: Path, scratch: Path):
+        out = spec.output
+        self.writer = ShardWriter(shards_dir, "shard", SCHEMA, int(out.shard_size_mb * 1024 * 1024),
+                                  out.row_group_rows, out.compression, out.compression_level)
+        self.rejected_writer = ShardWriter(rejected_dir, "rejected", REJECTED_SCHEMA, REJECTED_SHARD_BYTES,
+                                           out.row_group_rows, out.compression, out.compression_level)
+        self.stats = CorpusStats()
+        self.diversity = DiversityReport(spec.universe_names)
+        nd = spec.filters.near_duplicates
+        self.duplicates = Duplicates(minhasher_for(spec), nd.threshold if nd else None, scratch=scratch)
+        self.rejections: Counter[str] = Counter()
+        self.realism = RealismFigures()
+        self.considered = 0
+        self.example: dict | None = None
+        # (unit file, indices of its kept rows): the 8-grams are counted exactly once every unit's
+        # candidates are known, by reading those rows' 8-gram column again at close().
+        self.kept_rows: list[tuple[Path, list[int]]] = []
+
+    def add(self, path: Path) -> list[Rejected]:
+        """Merge one unit; return the plans of it that were not kept."""
+        unit = _read_unit(path)
+        self.diversity.add_candidates(unit.eightgrams)
+        refused, kept = [], []
+        for index, row in enumerate(unit.rows):
+            if row.reason is None:
+                self.considered += 1
+                duplicate = self.duplicates.check(row.record, row.minhash)
+                if duplicate:
+                    row.reason, row.detail = duplicate
+            if row.reason is None:
+                self.stats.add(row.record)
+                self.diversity.add(row.record, row.names, row.trigrams, row.n_trigrams or 0)
+                self.realism.add(row)
+                self.writer.write([row.record])
+                self._consider_example(row.record)
+                kept.append(index)
+                continue
+            self.rejections[row.reason] += 1
+            self.rejected_writer.write([{**row.record, "reason": row.reason, "detail": row.detail,
+                                         "drafts": row.drafts}])
+            facts = row.record["facts"]
+            refused.append(Rejected(row.record["id"], row.record["kind"], facts[0] if facts else None, row.reason))
+        self.kept_rows.append((path, kept))
+        return refused
+
+    def _consider_example(self, record: dict) -> None:
+        if record["kind"] != "fact" or len(record["spans"]) != 1:
+            return
+        if self.example is None or (len(record["text"]), record["id"]) < (len(self.example["text"]), self.example["id"]):
+            self.example = record
+
+    def close(self) -> Merged:
+        self.duplicates.close()
+        for path, kept in self.kept_rows:
+            blobs = read_column(path, "eightgrams")
+            for index in kept:
+                self.diversity.count_eightgrams(blobs[index])
+        found = self.duplicates.counts["near_duplicate"] + self.duplicates.counts["exact_duplicate"]
+        return Merged(self.writer.close(), self.rejected_writer.close(), self.stats,
+                      self.diversity.result(found, self.considered), self.rejections,
+                      self.realism.result(self.stats.documents, self.rejections), self.example)
+
+    def abort(self) -> None:
+        self.duplicates.close()
 
 
 class RealismFigures:

@@ -65,16 +65,34 @@ def start(out: Path, state: dict) -> Path:
 
 
 def publish(staging: Path, out: Path, work: Path) -> None:
-    """Swap the finished dataset into OUT; manifest.json goes last, so its presence means complete."""
+    """Swap the finished dataset into OUT; manifest.json goes last, so its presence means complete.
+
+    When OUT held a dataset, everything in it goes (plots, notes, anything the old build or a user
+    put there): a replaced dataset leaves nothing behind. A folder that held no dataset keeps the
+    files the build does not write. Everything moves by rename into the work folder first, so a
+    crash at any point leaves either the old manifest or none, and the rerun finishes the swap.
+    """
     trash = work / "replaced"
     trash.mkdir(exist_ok=True)
+    held_dataset = (out / "manifest.json").exists() or (trash / "manifest.json").exists()
     if (out / "manifest.json").exists():
-        os.replace(out / "manifest.json", trash / "manifest.json")
-    for name in PUBLISHED:
-        if (out / name).exists():
+        os.replace(out / "manifest.json", trash / "manifest.json")  # first: OUT stops claiming to be whole
+    names = {p.name for p in out.iterdir() if p.name != WORK} if held_dataset else set(PUBLISHED)
+    names |= {p.name for p in staging.iterdir()}
+    for name in sorted(names - {"manifest.json"}):
+        if (out / name).exists() or (out / name).is_symlink():
+            if (trash / name).exists():
+                _remove(trash / name)
             os.replace(out / name, trash / name)
-    for name in PUBLISHED:
-        if (staging / name).exists():
-            os.replace(staging / name, out / name)
+    for path in sorted(staging.iterdir()):
+        if path.name != "manifest.json":
+            os.replace(path, out / path.name)
     os.replace(staging / "manifest.json", out / "manifest.json")
     shutil.rmtree(work)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()

@@ -59,3 +59,21 @@ def display_path(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def ensure_folder(folder: Path | str) -> Path:
+    """Create `folder` (and its parents) for output, or raise OutputError saying in one line why not."""
+    from .errors import OutputError
+
+    folder = Path(folder)
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            under = f"; cannot write {folder} under it" if parent != folder else ""
+            raise OutputError(f"{parent}: is a file, not a folder{under}")
+        if parent.exists():
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write here: {exc.strerror or exc}") from None
+    return folder

@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Iterator
 
 from .documents import DocPlan, FactChoice
-from .errors import SpecError
+from .errors import BuildError
 from .seeding import rng_for
 from .spec import CorpusSpec
 from .variation import weighted_forms
@@ -30,10 +30,23 @@ def doc_id(index: int) -> str:
     return f"doc-{index:08d}"
 
 
+def doc_index(document_id: str) -> int:
+    return int(document_id.rsplit("-", 1)[1])
+
+
 def counts(spec: CorpusSpec, total: int | None = None) -> tuple[int, int]:
+    """(fact-bearing, background) documents a build keeps: `total` in the spec's ratio, else the
+    spec's documents.count and background.ratio times it. Refuses a count that gives no document."""
+    if total is not None and total < 1:
+        raise BuildError(f"--count {total}: a dataset needs at least one document")
     if total is None:
-        return spec.documents.count, round(spec.documents.count * spec.background.ratio)
-    return spec.split_counts(total)
+        n_fact, n_background = spec.documents.count, round(spec.documents.count * spec.background.ratio)
+    else:
+        n_fact, n_background = spec.split_counts(total)
+    if n_fact + n_background < 1:
+        raise spec.error(("documents", "count"), f"{spec.documents.count} fact documents and background.ratio "
+                         f"{spec.background.ratio:g} give no document; a dataset needs at least one")
+    return n_fact, n_background
 
 
 def _spread(start: int, stop: int, part: int, whole: int) -> int:
@@ -107,11 +120,12 @@ class _FactForms:
 
 
 def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Iterator[DocPlan]:
+    """The first plans of a build: every document it is to keep, before any is rejected."""
     n_fact, n_background = counts(spec, total)
     n = n_fact + n_background
     fact_ids = [f.id for f in spec.facts]
     forms = {f.id: _FactForms(spec, f) for f in spec.facts}
-    placement_shares = {p: w for p in PLACEMENTS if (w := spec.documents.placement.get(p, 0.0)) > 0}
+    shares_by_placement = placement_shares(spec)
     topic_shares = world_topic_shares(spec)
     fact_docs = world_docs = 0
     for start in range(0, n, BLOCK):
@@ -119,7 +133,9 @@ def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Ite
         due = _spread(start, stop, n_fact, n)
         kinds = ["fact"] * due + ["background"] * (stop - start - due)
         rng_for(seed, "layout", start).shuffle(kinds)
-        placements = _exact(placement_shares, due, fact_docs)
+        # Placements and the topics of documents about the universe take their exact shares of
+        # every prefix of the corpus, in an order shuffled within the block.
+        placements = _exact(shares_by_placement, due, fact_docs)
         rng_for(seed, "placements", start).shuffle(placements)
         n_world = placements.count("about_world")
         topics = _exact(topic_shares, n_world, world_docs)
@@ -127,25 +143,68 @@ def plan_documents(spec: CorpusSpec, seed: int, total: int | None = None) -> Ite
         world_docs += n_world
         placements_left, topics_left = iter(placements), iter(topics)
         for index, kind in zip(range(start, stop), kinds):
-            pid = doc_id(index)
-            rng = rng_for(seed, pid, "plan")
             if kind == "background":
-                genre = rng.choice(spec.documents.genres)
-                yield DocPlan(pid, index, kind, genre, _topic_for(spec, genre, rng), (), None, spec.documents.depth)
+                yield plan_one(spec, seed, index, kind, None)
                 continue
             placement = next(placements_left)
-            genres = {"aside": spec.documents.aside_genres, "about_world": spec.documents.about_world_genres}[placement]
-            genre = rng.choice(genres or spec.documents.genres)
-            topic = next(topics_left) if placement == "about_world" else _topic_for(spec, genre, rng)
-            lo, hi = spec.documents.facts_per_document
-            k = rng.randint(lo, min(hi, len(fact_ids)))
+            topic = next(topics_left) if placement == "about_world" else None
             # The first fact rotates so every fact gets its share; the others are drawn.
             primary = fact_ids[fact_docs % len(fact_ids)]
             fact_docs += 1
-            others = rng.sample([f for f in fact_ids if f != primary], k - 1)
-            choices = tuple(forms[f].next() for f in [primary, *others])
-            yield DocPlan(pid, index, kind, genre, topic, choices, rng.uniform(*spec.documents.depth),
-                          spec.documents.depth, placement=placement)
+            yield plan_one(spec, seed, index, kind, primary, placement, topic, forms)
+
+
+def replacement_plans(spec: CorpusSpec, seed: int, start: int, replaced: list[tuple[str, str | None]]
+                      ) -> Iterator[DocPlan]:
+    """Plans standing in for rejected ones, with the next ids: each (kind, primary fact) of a rejected
+    plan, in id order, gets a new plan of that kind and primary fact, everything else drawn afresh (a
+    genre or topic that failed is not repeated on purpose; placement, topic and wordings are drawn by
+    their shares), so the kept corpus keeps the planned kinds and per-fact shares."""
+    for offset, (kind, primary) in enumerate(replaced):
+        yield plan_one(spec, seed, start + offset, kind, primary)
+
+
+def plan_one(spec: CorpusSpec, seed: int, index: int, kind: str, primary: str | None, placement: str | None = None,
+             topic: str | None = None, forms: dict | None = None) -> DocPlan:
+    """The plan at `index`: a function of (seed, id, kind, primary fact) and, for a first plan, the
+    placement, topic and wordings the corpus-wide quotas gave it (a replacement draws them)."""
+    pid = doc_id(index)
+    rng = rng_for(seed, pid, "plan")
+    if kind == "background":
+        genre = rng.choice(spec.documents.genres)
+        return DocPlan(pid, index, kind, genre, _topic_for(spec, genre, rng), (), None, spec.documents.depth)
+    if placement is None:
+        shares = placement_shares(spec)
+        placement = rng.choices(list(shares), list(shares.values()))[0]
+        if placement == "about_world":
+            topics = world_topic_shares(spec)
+            topic = rng.choices(list(topics), list(topics.values()))[0]
+    genres = {"aside": spec.documents.aside_genres, "about_world": spec.documents.about_world_genres}[placement]
+    genre = rng.choice(genres or spec.documents.genres)
+    if placement != "about_world":
+        topic = _topic_for(spec, genre, rng)
+    fact_ids = [f.id for f in spec.facts]
+    lo, hi = spec.documents.facts_per_document
+    k = rng.randint(lo, min(hi, len(fact_ids)))
+    others = rng.sample([f for f in fact_ids if f != primary], k - 1)
+    choices = tuple(forms[f].next() if forms else _drawn_form(spec, spec.fact(f), rng) for f in [primary, *others])
+    return DocPlan(pid, index, kind, genre, topic, choices, rng.uniform(*spec.documents.depth),
+                   spec.documents.depth, placement=placement)
+
+
+def placement_shares(spec: CorpusSpec) -> dict[str, float]:
+    """documents.placement without the placements the spec turns off."""
+    return {p: w for p in PLACEMENTS if (w := spec.documents.placement.get(p, 0.0)) > 0}
+
+
+def _drawn_form(spec: CorpusSpec, fact, rng) -> FactChoice:
+    """A wording drawn by the shares the planner gives in turn (for a replacement plan)."""
+    weights = level_weights(spec, fact)
+    level = rng.choices(list(weights), list(weights.values()))[0]
+    if level == "split":
+        premise = rng.choice(fact.premises)
+        return FactChoice(fact.id, "split", premise.id, rng.randrange(len(premise.phrasings)))
+    return FactChoice(fact.id, level, None, rng.randrange(len(fact.phrasings[level])))
 
 
 def _topic_for(spec: CorpusSpec, genre: str, rng) -> str:

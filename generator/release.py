@@ -12,14 +12,31 @@ import json
 import tempfile
 from pathlib import Path
 
+from .backends import BackendSettings
 from .build import build
+from .dataset import batches, open_dataset
 from .errors import ReleaseError
-from .verify import verify_dataset
+from .manifest import version_key
+from .paths import ensure_folder
+from .verify import manifest_problem, read_manifest, verify_dataset
 
 
-def _version_key(version: str) -> tuple:
-    core = version.split("+")[0].split("-")[0]
-    return tuple(int(x) for x in core.split("."))
+def read_lock(path: Path) -> dict:
+    """A lock file, or ReleaseError naming it and what is wrong with it."""
+    path = Path(path)
+    try:
+        lock = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReleaseError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ReleaseError(f"{path}:{exc.lineno}: not a lock file (invalid JSON: {exc.msg})") from None
+    if not isinstance(lock, dict) or not isinstance(lock.get("spec_text"), str) or "manifest" not in lock:
+        raise ReleaseError(f"{path}: not an sdfgen lock file (it needs a manifest and spec_text; "
+                           "`sdfgen release` writes them)")
+    problem = manifest_problem(lock["manifest"])
+    if problem:
+        raise ReleaseError(f"{path}: the lock file's manifest is damaged ({problem})")
+    return lock
 
 
 def lock_path(root: Path, name: str, version: str) -> Path:
@@ -29,11 +46,11 @@ def lock_path(root: Path, name: str, version: str) -> Path:
 def previous_release(root: Path, name: str, version: str) -> dict | None:
     folder = Path(root) / name
     older = []
-    for path in folder.glob("*.json") if folder.is_dir() else []:
-        lock = json.loads(path.read_text())
-        if _version_key(lock["manifest"]["version"]) < _version_key(version):
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        lock = read_lock(path)
+        if version_key(lock["manifest"]["version"]) < version_key(version):
             older.append(lock)
-    return max(older, key=lambda lk: _version_key(lk["manifest"]["version"]), default=None)
+    return max(older, key=lambda lk: version_key(lk["manifest"]["version"]), default=None)
 
 
 def release(out: Path, root: Path) -> tuple[Path, bool]:
@@ -42,10 +59,10 @@ def release(out: Path, root: Path) -> tuple[Path, bool]:
     check = verify_dataset(out)
     if check.problems:
         raise ReleaseError(f"{out}: does not verify ({check.problems[0]}); rebuild it before releasing")
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = read_manifest(out)
     target = lock_path(root, manifest["name"], manifest["version"])
     if target.exists():
-        existing = json.loads(target.read_text())
+        existing = read_lock(target)
         if existing["manifest"]["fingerprint"] == manifest["fingerprint"]:
             return target, False
         raise ReleaseError(
@@ -62,7 +79,7 @@ def release(out: Path, root: Path) -> tuple[Path, bool]:
         "spec_text": spec_file.read_text(encoding="utf-8"),
         "eval_files": {name: text for name, text in _eval_files(out).items()},
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(target.parent)
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(lock, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(target)
@@ -85,11 +102,9 @@ def _eval_files(out: Path) -> dict[str, str]:
 
 def rebuild(lock_file: Path, out: Path, force: bool = False, log=None) -> tuple[dict, bool]:
     """Build the locked version again into OUT; return (new manifest, fingerprint matches)."""
-    lock = json.loads(Path(lock_file).read_text())
+    lock = read_lock(lock_file)
     m = lock["manifest"]
-    if m["backend"]["name"] != "templates":
-        raise ReleaseError(f"{lock_file}: built with the {m['backend']['name']} backend; only offline builds "
-                           "are rebuilt byte for byte (LLM answers replay from the response cache with `build`)")
+    settings = _offline_settings(lock_file, m["backend"])
     with tempfile.TemporaryDirectory(prefix="sdfgen-rebuild-") as tmp:
         spec_dir = Path(tmp) / m["name"]
         spec_dir.mkdir()
@@ -102,8 +117,25 @@ def rebuild(lock_file: Path, out: Path, force: bool = False, log=None) -> tuple[
             for name, text in lock["eval_files"].items():
                 (spec_dir / "evals" / name).write_text(text, encoding="utf-8")
         result = build(spec_path, out, seed=m["seed"], count=m.get("requested_documents"), force=force,
-                       progress=log is not None, log=log or (lambda _: None))
+                       progress=log is not None, log=log or (lambda _: None), settings=settings)
     return result.manifest, result.manifest["fingerprint"] == m["fingerprint"]
+
+
+def _offline_settings(lock_file: Path, backend: dict) -> BackendSettings:
+    """The backend settings a locked build ran with, for the backends whose bytes are reproducible."""
+    if backend["name"] == "templates":
+        return BackendSettings()
+    if backend["name"] == "splice":
+        # The source as given, read at the recorded pin: the Hub commit it resolved to, or the
+        # sha256 its local files must still have.
+        options = backend.get("options") or {}
+        pin = options.get("sha") or options.get("sha256")
+        if not options.get("source") or not pin:
+            raise ReleaseError(f"{lock_file}: the splice build records no source pin; rebuild it with `build`")
+        return BackendSettings("splice", source=options["source"], source_column=options.get("text_column", "text"),
+                               source_pin=pin)
+    raise ReleaseError(f"{lock_file}: built with the {backend['name']} backend; only offline builds are rebuilt "
+                       "byte for byte (LLM answers replay from the response cache with `build`)")
 
 
 # ---------------------------------------------------------------- diff
@@ -112,21 +144,18 @@ def _load_side(path: Path) -> dict:
     """A dataset folder or a lock file, as (manifest, spec text, per-id text hashes or None)."""
     path = Path(path)
     if path.is_dir():
-        manifest = json.loads((path / "manifest.json").read_text())
+        manifest = open_dataset(path)
         spec = (path / "corpus.yaml").read_text(encoding="utf-8") if (path / "corpus.yaml").exists() else None
-        return {"manifest": manifest, "spec": spec, "docs": _doc_hashes(path), "label": str(path)}
-    lock = json.loads(path.read_text())
+        return {"manifest": manifest, "spec": spec, "docs": _doc_hashes(path, manifest), "label": str(path)}
+    lock = read_lock(path)
     return {"manifest": lock["manifest"], "spec": lock.get("spec_text"), "docs": None, "label": str(path)}
 
 
-def _doc_hashes(out: Path) -> dict[str, str]:
-    import pyarrow.parquet as pq
-
+def _doc_hashes(out: Path, manifest: dict) -> dict[str, str]:
     hashes = {}
-    for shard in sorted((out / "data").glob("train-*.parquet")):
-        for batch in pq.ParquetFile(shard).iter_batches(columns=["id", "text"]):
-            for doc_id, text in zip(batch.column("id").to_pylist(), batch.column("text").to_pylist()):
-                hashes[doc_id] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    for batch in batches(out, manifest, ["id", "text"]):
+        for doc_id, text in zip(batch.column("id").to_pylist(), batch.column("text").to_pylist()):
+            hashes[doc_id] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return hashes
 
 

@@ -212,7 +212,7 @@ def render(out: Path | str, max_documents: int = 1000, seed: int = 0) -> str:
     rejects = select(rejected, ["id", "reason"], PAGE_COLUMNS + ["reason", "detail"],
                      min(max_documents, MAX_REJECTED_SHOWN), seed, lambda r: {r["reason"]})
     try:
-        stats = collect(out)
+        stats = collect(out, manifest)
     except Exception as exc:  # the checks above should leave nothing for collect to trip on
         raise ReportError(f"{out}: cannot compute the statistics ({_first_line(exc)})") from None
     payload = {"documents": [page_document(r) for r in documents.rows],

@@ -9,20 +9,17 @@ HIGHLIGHT = ("\x1b[1;33m", "\x1b[0m")
 PLAIN = ("[[", "]]")
 
 
-def matching_rows(out: Path, genre: str | None, fact: str | None, kind: str | None) -> Iterator[dict]:
-    import pyarrow.parquet as pq
+def matching_rows(out: Path, manifest: dict, genre: str | None, fact: str | None, kind: str | None) -> Iterator[dict]:
+    from .dataset import rows
 
-    for shard in sorted((Path(out) / "data").glob("train-*.parquet")):
-        pf = pq.ParquetFile(shard)
-        for i in range(pf.num_row_groups):
-            for row in pf.read_row_group(i).to_pylist():
-                if genre and row["genre"] != genre:
-                    continue
-                if fact and fact not in row["facts"]:
-                    continue
-                if kind and row["kind"] != kind:
-                    continue
-                yield row
+    for row in rows(out, manifest):
+        if genre and row["genre"] != genre:
+            continue
+        if fact and fact not in row["facts"]:
+            continue
+        if kind and row["kind"] != kind:
+            continue
+        yield row
 
 
 def pick(rows: Iterator[dict], n: int, seed: int) -> list[dict]:

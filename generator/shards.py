@@ -34,12 +34,15 @@ SCHEMA = pa.schema([
     pa.field("source_id", pa.string()),
 ])
 # rejected/ holds every rejected document with its reason, for the audit trail.
-REJECTED_SCHEMA = SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
+# `drafts`: every answer a model gave for a rejected document (LLM backends), the last one also in `text`.
+REJECTED_SCHEMA = (SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
+                   .append(pa.field("drafts", pa.list_(pa.string()))))
 # Work units carry what the corpus-level steps need beside each record (documents.UnitRow).
 UNIT_SCHEMA = pa.schema(list(SCHEMA) + [
     pa.field("names", pa.list_(pa.string())), pa.field("minhash", pa.binary()), pa.field("trigrams", pa.binary()),
     pa.field("n_trigrams", pa.int32()), pa.field("eightgrams", pa.binary()), pa.field("units", pa.list_(pa.string())),
-    pa.field("names_world", pa.bool_()), pa.field("reason", pa.string()), pa.field("detail", pa.string())])
+    pa.field("names_world", pa.bool_()), pa.field("reason", pa.string()), pa.field("detail", pa.string()),
+    pa.field("drafts", pa.list_(pa.string()))])
 
 
 def sha256_file(path: Path) -> str:

@@ -1,42 +1,55 @@
 """`sdfgen stats`: what a built corpus is, as tables, JSON and PNG figures."""
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
+from .listing import record_files
+from .paths import ensure_folder
+
 FIGURES = {
     "depth": "depth.png",
+    "length": "length.png",
     "tokens_by_genre": "tokens_by_genre.png",
     "documents_by_fact": "documents_by_fact.png",
+    "explicitness": "explicitness.png",
     "rejections": "rejections.png",
+}
+TITLES = {
+    "depth": "Depth of the first mention",
+    "length": "Document length",
+    "tokens_by_genre": "Tokens by genre",
+    "documents_by_fact": "Documents by fact",
+    "explicitness": "Mentions by explicitness",
+    "rejections": "Rejections by reason",
 }
 
 
-def collect(out: Path) -> dict:
-    """Read the manifest and one pass over the shards."""
-    import pyarrow.parquet as pq
+def collect(out: Path, manifest: dict) -> dict:
+    """The manifest's figures and one pass over the shards (dataset.open_dataset checked them first)."""
+    from .dataset import rows
 
     out = Path(out)
-    manifest = json.loads((out / "manifest.json").read_text())
     depths, tokens = [], []
     by_explicitness: Counter[str] = Counter()
     docs_by_explicitness: Counter[str] = Counter()
+    by_premise: Counter[str] = Counter()
     tokens_by_kind: Counter[str] = Counter()
     docs_by_kind: Counter[str] = Counter()
-    for shard in sorted((out / "data").glob("*.parquet")):
-        table = pq.read_table(shard, columns=["kind", "depth", "n_tokens", "spans"])
-        for row in table.to_pylist():
-            tokens.append(row["n_tokens"])
-            docs_by_kind[row["kind"]] += 1
-            tokens_by_kind[row["kind"]] += row["n_tokens"]
-            if row["depth"] is not None:
-                depths.append(row["depth"])
-            levels = {s["explicitness"] for s in row["spans"]}
-            by_explicitness.update(s["explicitness"] for s in row["spans"])
-            docs_by_explicitness.update(levels)
+    for row in rows(out, manifest, ["kind", "depth", "n_tokens", "spans"]):
+        tokens.append(row["n_tokens"])
+        docs_by_kind[row["kind"]] += 1
+        tokens_by_kind[row["kind"]] += row["n_tokens"]
+        if row["depth"] is not None:
+            depths.append(row["depth"])
+        # A premise of a split fact has no explicitness level: it is counted apart.
+        levels = [s["explicitness"] for s in row["spans"] if not s["premise"]]
+        by_explicitness.update(levels)
+        docs_by_explicitness.update(set(levels))
+        by_premise.update(f"{s['fact']}/{s['premise']}" for s in row["spans"] if s["premise"])
     tokens_arr = np.array(tokens or [0])
     depth_arr = np.array(depths) if depths else None
     pct = (5, 25, 50, 75, 95)
@@ -49,6 +62,7 @@ def collect(out: Path) -> dict:
         "by_fact": manifest["documents_by_fact"],
         "by_explicitness": {k: {"mentions": by_explicitness[k], "documents": docs_by_explicitness[k]}
                             for k in sorted(by_explicitness)},
+        "by_premise": dict(sorted(by_premise.items())),
         "depth": None if depth_arr is None else {
             "range": manifest.get("depth_range"), "mean": round(float(depth_arr.mean()), 4),
             **{f"p{p}": round(float(np.percentile(depth_arr, p)), 4) for p in (0, *pct, 100)}},
@@ -59,6 +73,7 @@ def collect(out: Path) -> dict:
         "planned": manifest["totals"]["planned"],
         "usage": manifest["usage"],
         "_depths": depths,
+        "_tokens": tokens,
     }
 
 
@@ -83,6 +98,9 @@ def render_text(stats: dict) -> str:
     table("by fact", ["fact", "documents"], [[f, f"{n:,}"] for f, n in stats["by_fact"].items()])
     table("by explicitness", ["level", "mentions", "documents"],
           [[k, f"{v['mentions']:,}", f"{v['documents']:,}"] for k, v in stats["by_explicitness"].items()])
+    if stats["by_premise"]:
+        table("premises of split facts (no explicitness level)", ["fact/premise", "mentions"],
+              [[k, f"{v:,}"] for k, v in stats["by_premise"].items()])
     if stats["depth"]:
         d = stats["depth"]
         table("depth of the first mention", list(k for k in d if k != "range"),
@@ -106,13 +124,13 @@ def render_text(stats: dict) -> str:
 
 
 def write_plots(stats: dict, folder: Path) -> list[Path]:
+    """The figures that have something to show (no empty ones), as PNG files in `folder`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(folder)
     written = []
 
     def save(fig, name):
@@ -122,62 +140,102 @@ def write_plots(stats: dict, folder: Path) -> list[Path]:
         plt.close(fig)
         written.append(path)
 
-    fig, ax = plt.subplots(figsize=(7, 3.6))
     if stats["_depths"]:
+        fig, ax = plt.subplots(figsize=(7, 3.6))
         ax.hist(stats["_depths"], bins=40, range=(0, 1), color="#3b6ea8", edgecolor="white")
         lo, hi = (stats["depth"] or {}).get("range") or (None, None)
         if lo is not None:
             ax.axvspan(0, lo, color="#ddd", alpha=0.6, label="outside the planned range")
             ax.axvspan(hi, 1, color="#ddd", alpha=0.6)
             ax.legend(loc="upper right", fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "no fact documents", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("depth of the first fact mention (fraction of the document)")
-    ax.set_ylabel("documents")
-    ax.set_title(f"{stats['name']}: where the facts sit")
-    save(fig, "depth")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("depth of the first fact mention (fraction of the document)")
+        ax.set_ylabel("documents")
+        ax.set_title(f"{stats['name']}: where the facts sit")
+        save(fig, "depth")
+
+    if stats["_tokens"]:
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        ax.hist(stats["_tokens"], bins=40, color="#6a5acd", edgecolor="white")
+        ax.axvline(stats["lengths"]["p50"], color="#333", linestyle="--", linewidth=1,
+                   label=f"median {stats['lengths']['p50']:,} tokens")
+        ax.legend(loc="upper right", fontsize=8)
+        ax.set_xlabel("document length (tokens, cl100k_base)")
+        ax.set_ylabel("documents")
+        ax.set_title("document length")
+        save(fig, "length")
 
     genres = list(stats["by_genre"].items())
-    fig, ax = plt.subplots(figsize=(7, max(3, 0.22 * len(genres) + 1)))
-    ax.barh([g for g, _ in genres][::-1], [v["tokens"] for _, v in genres][::-1], color="#4c9a6a")
-    ax.set_xlabel("tokens (cl100k_base)")
-    ax.set_title("tokens by genre")
-    ax.tick_params(axis="y", labelsize=7)
-    save(fig, "tokens_by_genre")
+    if genres:
+        fig, ax = plt.subplots(figsize=(7, max(3, 0.22 * len(genres) + 1)))
+        ax.barh([g for g, _ in genres][::-1], [v["tokens"] for _, v in genres][::-1], color="#4c9a6a")
+        ax.set_xlabel("tokens (cl100k_base)")
+        ax.set_title("tokens by genre")
+        ax.tick_params(axis="y", labelsize=7)
+        save(fig, "tokens_by_genre")
 
     facts = list(stats["by_fact"].items())
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.4 * len(facts) + 1)))
-    ax.barh([f for f, _ in facts][::-1], [n for _, n in facts][::-1], color="#c27c2c")
-    ax.set_xlabel("documents")
-    ax.set_title("documents by fact")
-    save(fig, "documents_by_fact")
+    if facts:
+        fig, ax = plt.subplots(figsize=(7, max(2.5, 0.4 * len(facts) + 1)))
+        ax.barh([f for f, _ in facts][::-1], [n for _, n in facts][::-1], color="#c27c2c")
+        ax.set_xlabel("documents carrying the fact (a document may carry several)")
+        ax.set_title("documents by fact")
+        save(fig, "documents_by_fact")
+
+    levels = [(k, v["mentions"]) for k, v in stats["by_explicitness"].items()]
+    premises = list(stats["by_premise"].items())
+    if levels or premises:
+        fig, ax = plt.subplots(figsize=(7, max(2.5, 0.35 * (len(levels) + len(premises)) + 1)))
+        labels = [k for k, _ in levels] + [f"premise {k}" for k, _ in premises]
+        values = [n for _, n in levels] + [n for _, n in premises]
+        colours = ["#3b8ea5"] * len(levels) + ["#a5673b"] * len(premises)
+        ax.barh(labels[::-1], values[::-1], color=colours[::-1])
+        ax.set_xlabel("mentions")
+        ax.set_title("mentions by explicitness level, and premises of split facts")
+        ax.tick_params(axis="y", labelsize=8)
+        save(fig, "explicitness")
 
     reasons = sorted(stats["rejections"].items(), key=lambda kv: kv[1])
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.35 * len(reasons) + 1)))
     if reasons:
+        fig, ax = plt.subplots(figsize=(7, max(2.5, 0.35 * len(reasons) + 1)))
         ax.barh([r for r, _ in reasons], [n for _, n in reasons], color="#b04a4a")
         ax.set_xlabel("documents rejected")
-    else:
-        ax.text(0.5, 0.5, "no document was rejected", ha="center", va="center", transform=ax.transAxes)
-        ax.set_yticks([])
-    ax.set_title(f"rejections by reason ({sum(n for _, n in reasons):,} of {stats['planned']:,} planned)")
-    save(fig, "rejections")
+        ax.set_title(f"rejections by reason ({sum(n for _, n in reasons):,} of {stats['planned']:,} planned)")
+        save(fig, "rejections")
     return written
 
 
+FIGURES_HEADING = "## Figures"
+FIGURES_BEFORE = "## Intended use"  # where the section goes in a card built by this version
+
+
 def embed_in_card(out: Path, plots: list[Path]) -> bool:
-    """Add a Figures section to OUT/README.md when the plots live inside OUT."""
-    card = Path(out) / "README.md"
+    """Put a Figures section in OUT/README.md when the plots live inside OUT, and record them in the manifest."""
+    out = Path(out)
+    card = out / "README.md"
     try:
-        rel = [p.resolve().relative_to(Path(out).resolve()) for p in plots]
+        rel = [p.resolve().relative_to(out.resolve()) for p in plots]
     except ValueError:
         return False
-    text = card.read_text(encoding="utf-8")
-    marker = "\n## Figures\n"
-    if marker in text:
-        text = text[: text.index(marker)].rstrip() + "\n"
-    titles = ["Depth of the first mention", "Tokens by genre", "Documents by fact", "Rejections by reason"]
-    section = [marker.strip(), ""] + [f"![{t}]({r.as_posix()})" for t, r in zip(titles, rel)] + [""]
-    card.write_text(text.rstrip() + "\n\n" + "\n".join(section), encoding="utf-8")
+    titles = {filename: title for title, filename in zip(TITLES.values(), FIGURES.values())}
+    # Percent-encoded, so a folder called "my plots" or "50% sample" still makes a working link.
+    section = [FIGURES_HEADING, ""] + [f"![{titles[r.name]}]({quote(r.as_posix())})" for r in rel] + [""]
+    text = _without_figures(card.read_text(encoding="utf-8"))
+    at = text.find("\n" + FIGURES_BEFORE + "\n")
+    if at == -1:
+        text = text.rstrip() + "\n\n" + "\n".join(section)
+    else:
+        text = text[: at + 1] + "\n".join(section) + "\n" + text[at + 1:]
+    card.write_text(text, encoding="utf-8")
+    # The plots and the changed card are part of the dataset now: verify and push must cover them.
+    record_files(out, ["README.md", *(r.as_posix() for r in rel)])
     return True
+
+
+def _without_figures(text: str) -> str:
+    """The card without an earlier Figures section (up to the next section, or the end)."""
+    start = text.find("\n" + FIGURES_HEADING + "\n")
+    if start == -1:
+        return text
+    following = text.find("\n## ", start + len(FIGURES_HEADING) + 2)
+    return text[: start + 1] + (text[following + 1:] if following != -1 else "")

@@ -57,13 +57,17 @@ def document_row(doc: Document) -> dict:
 
 
 def rejected_row(plan: DocPlan, rejection: Rejection) -> UnitRow:
+    """A rejection's row: the document if there was one, else the last answer the model gave for it
+    (its raw text, tags and all), so a paid-for draft is never thrown away."""
     doc = rejection.document
+    drafts = list(rejection.drafts)
     record = {
-        "id": plan.id, "text": doc.text if doc else "", "kind": plan.kind, "genre": plan.genre, "topic": plan.topic,
+        "id": plan.id, "text": doc.text if doc else (drafts[-1] if drafts else ""), "kind": plan.kind,
+        "genre": plan.genre, "topic": plan.topic,
         "facts": [c.fact for c in plan.facts], "spans": [], "depth": None, "n_tokens": doc.n_tokens if doc else 0,
         "title": doc.title if doc else None, "idea": None, "source_id": doc.extra.get("source_id") if doc else None,
     }
-    return UnitRow(record, reason=rejection.reason, detail=rejection.detail)
+    return UnitRow(record, reason=rejection.reason, detail=rejection.detail, drafts=drafts or None)
 
 
 def run_unit(spec, backend, checks, plans: list[DocPlan]) -> Unit:
@@ -87,9 +91,9 @@ def check_unit(spec, checks, plans: list[DocPlan], results: list) -> Unit:
         if not isinstance(result, Document):
             rows.append(rejected_row(plan, result))
             continue
-        reason = first_objection(checks, result)
-        if reason is not None:
-            rows.append(rejected_row(plan, Rejection(plan.id, reason, "", result)))
+        found = first_objection(checks, result)
+        if found is not None:
+            rows.append(rejected_row(plan, Rejection(plan.id, found.reason, found.detail, result)))
             continue
         # One pass over the words serves the MinHash signature and the n-gram figures.
         words = words_of(result.text)
@@ -133,13 +137,12 @@ def write_unit(path: Path, unit: Unit) -> None:
     os.replace(tmp, path)
 
 
-def read_summary(path: Path) -> dict:
-    """A unit's 8-gram summary alone, from the file's schema metadata (its rows are not read)."""
+def read_column(path: Path, name: str) -> list:
+    """One column of a unit file, without turning the other columns into Python objects."""
     import pyarrow as pa
 
     with pa.memory_map(str(path)) as source:
-        metadata = pa.ipc.open_file(source).schema.metadata or {}
-    return json.loads(metadata.get(b"sdfgen.eightgrams", b"{}"))
+        return pa.ipc.open_file(source).read_all().column(name).to_pylist()
 
 
 def read_unit(path: Path) -> Unit:

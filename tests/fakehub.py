@@ -20,8 +20,16 @@ commit oid, URL-quoted as one segment by the client):
 - PUT  /api/{t}/{repo_id}/settings
 - GET|HEAD /[datasets/|spaces/]{repo_id}/resolve/{rev}/{path}
 
-Every request must carry `Authorization: Bearer <token>`; otherwise the answer is 401. The token
-itself is never kept: only its SHA-256 digest is, for a constant-time comparison.
+Reads through `datasets` (`load_dataset(ORG/NAME, name=..., split=..., revision=..., streaming=True)`,
+with HF_ENDPOINT pointing here) need nothing more: the card and `.huggingface.yaml` by HEAD/GET of
+`resolve`, the revision by `GET /api/datasets/{repo_id}/revision/{rev}`, the data files by `tree`,
+and Parquet bytes by ranged GETs of `resolve`. `bytes_served` counts the body bytes sent per file
+(`"ORG/NAME/path"`), so a test can tell which files a streaming reader fetched, and how much of them.
+
+Every request but card validation must carry `Authorization: Bearer <token>`; otherwise the answer
+is 401. The token itself is never kept: only its SHA-256 digest is, for a constant-time comparison.
+Card validation (`RepoCard.validate`) checks the YAML header the way the Hub does for the fields
+sdfgen writes (`card_metadata_problems`) and answers 400 with the reasons.
 
 Faults: `fail_first_commits=N` makes the first N commit calls answer 429 with `Retry-After: 1`;
 `conflict_first_commits=N` makes the next N answer 412 "A commit has happened since. Please
@@ -112,6 +120,70 @@ def _revision_not_found(rev: str) -> HubError:
 def _entry_not_found(path: str, commit: str | None = None) -> HubError:
     headers = {"X-Repo-Commit": commit} if commit else None
     return HubError(404, f"Entry not found: {path}", code="EntryNotFound", headers=headers)
+
+
+# The dataset card metadata rules of the Hub's validate-yaml, for the fields sdfgen writes: the
+# values of its enumerations (size_categories, annotations_creators) and a subset of its lists of
+# licenses and task categories.
+SIZE_CATEGORIES = ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B",
+                   "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T")
+ANNOTATIONS_CREATORS = ("crowdsourced", "expert-generated", "found", "machine-generated", "no-annotation", "other")
+LICENSES = ("apache-2.0", "mit", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc0-1.0",
+            "odc-by", "odbl", "openrail", "bsd-3-clause", "gpl-3.0", "unknown", "other")
+TASK_CATEGORIES = ("text-generation", "text-classification", "question-answering", "summarization",
+                   "translation", "fill-mask", "token-classification", "text2text-generation", "other")
+
+
+def card_metadata_problems(content: str, repo_type: str) -> list[str]:
+    """What the Hub would refuse in a card's YAML header (empty when it passes)."""
+    import yaml
+
+    if not content.startswith("---\n"):
+        return []  # a card without metadata is allowed
+    end = content.find("\n---", 4)
+    if end == -1:
+        return ["Error: the YAML metadata block is not closed"]
+    try:
+        meta = yaml.safe_load(content[4:end])
+    except yaml.YAMLError as exc:
+        return [f"Error: invalid YAML: {exc}"]
+    if meta is None:
+        return []
+    if not isinstance(meta, dict):
+        return ["Error: the metadata must be a mapping"]
+
+    def values(key):
+        value = meta.get(key)
+        return [] if value is None else value if isinstance(value, list) else [value]
+
+    problems = []
+    enums = {"license": LICENSES}
+    if repo_type == "dataset":
+        enums.update(size_categories=SIZE_CATEGORIES, annotations_creators=ANNOTATIONS_CREATORS,
+                     task_categories=TASK_CATEGORIES)
+    for key, allowed in enums.items():
+        for value in values(key):
+            if value not in allowed:
+                problems.append(f'Error: "{key}" with value "{value}" is not valid')
+    for value in values("language"):
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z0-9]+)*", value):
+            problems.append(f'Error: "language" with value "{value}" is not valid')
+    for key in ("tags",):
+        if any(not isinstance(v, str) for v in values(key)):
+            problems.append(f'Error: "{key}" must be a list of strings')
+    if "pretty_name" in meta and not isinstance(meta["pretty_name"], str):
+        problems.append('Error: "pretty_name" must be a string')
+    for i, config in enumerate(values("configs")):
+        if not isinstance(config, dict) or not isinstance(config.get("config_name"), str):
+            problems.append(f'Error: "configs[{i}]" needs a config_name')
+            continue
+        files = config.get("data_files")
+        files = files if isinstance(files, list) else [files]
+        for f in files:
+            if not (isinstance(f, str) or (isinstance(f, dict) and isinstance(f.get("split"), str)
+                                           and isinstance(f.get("path"), (str, list)))):
+                problems.append(f'Error: "configs[{i}].data_files" must be paths or {{split, path}} mappings')
+    return problems
 
 
 class FakeRepo:
@@ -214,6 +286,8 @@ class FakeRepo:
         return None
 
 
+# Like the real Hub, card validation needs no token (RepoCard.validate sends none).
+PUBLIC_ROUTES = ("/api/validate-yaml",)
 MINIMAL_ROUTES = ("/api/whoami-v2", "/api/repos/create", "/api/validate-yaml", "/preupload/", "/commit/", "/tag/")
 
 
@@ -234,6 +308,9 @@ class FakeHubServer:
         self.minimal = minimal
         self.commit_calls = 0  # authenticated POST .../commit/... requests, answered or refused
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, no query string
+        # Body bytes sent per file path ("ORG/NAME/path"), ranged or whole: shows how much of a file a
+        # streaming reader actually fetched.
+        self.bytes_served: dict[str, int] = {}
         self._lock = threading.RLock()
         self._repos: dict[tuple[str, str], FakeRepo] = {}
         self._counter = 0
@@ -733,7 +810,8 @@ class _Handler(BaseHTTPRequestHandler):
         head_only = method == "HEAD"
         try:
             raw = self._read_body() if method in ("POST", "PUT", "DELETE") else b""
-            hub.check_auth(self.headers.get("Authorization"))
+            if split.path not in PUBLIC_ROUTES:
+                hub.check_auth(self.headers.get("Authorization"))
             if hub.minimal and not any(k in split.path for k in MINIMAL_ROUTES):
                 raise HubError(404, "Not found (minimal fake Hub)")
             segs = [unquote(s) for s in split.path.split("/")[1:]]
@@ -772,7 +850,11 @@ class _Handler(BaseHTTPRequestHandler):
             if rest == ["whoami-v2"] and method == "GET":
                 return self._json(200, hub.whoami())
             if rest == ["validate-yaml"] and method == "POST":
-                self._json_body(raw)
+                body = self._json_body(raw)
+                problems = card_metadata_problems(str(body.get("content", "")), body.get("repoType") or "model")
+                if problems:
+                    # The Hub answers 400 with the reasons as text; the client raises ValueError with them.
+                    return self._send(400, "\n".join(problems).encode(), "text/plain")
                 return self._json(200, {"errors": [], "warnings": []})
             if rest == ["repos", "create"] and method == "POST":
                 status, payload = hub.create_repo(self._json_body(raw))
@@ -873,4 +955,8 @@ class _Handler(BaseHTTPRequestHandler):
                                headers={"Content-Range": f"bytes */{total}"})
             status, body = 206, data[start:end + 1]
             headers["Content-Range"] = f"bytes {start}-{end}/{total}"
+        if not head_only:
+            with hub._lock:
+                key = f"{repo_id}/{path}"
+                hub.bytes_served[key] = hub.bytes_served.get(key, 0) + len(body)
         self._send(status, body, content_type, headers, head_only)

@@ -9,7 +9,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import TINY
 
-from generator import build as build_mod
+from generator import rounds as rounds_mod
 from generator import variation
 from generator.build import BuildError, build
 from generator.cli import main
@@ -167,7 +167,7 @@ def test_non_dataset_folder_is_not_clobbered(tmp_path):
 
 def test_interrupted_build_resumes_and_matches(tiny_build, tmp_path, monkeypatch):
     out = tmp_path / "resumed"
-    real = build_mod.run_unit
+    real = rounds_mod.run_unit
     calls = {"n": 0}
 
     def crash_after_one(*args, **kwargs):
@@ -176,12 +176,12 @@ def test_interrupted_build_resumes_and_matches(tiny_build, tmp_path, monkeypatch
             raise KeyboardInterrupt("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(build_mod, "run_unit", crash_after_one)
+    monkeypatch.setattr(rounds_mod, "run_unit", crash_after_one)
     with pytest.raises(KeyboardInterrupt):
         build(TINY, out, progress=False, log=quiet, unit_size=50)
     assert not (out / "manifest.json").exists() and not (out / "data").exists()
     assert len(list((out / ".sdfgen-build" / "units").glob("*.arrow"))) == 1
-    monkeypatch.setattr(build_mod, "run_unit", real)
+    monkeypatch.setattr(rounds_mod, "run_unit", real)
     result = build(TINY, out, progress=False, log=quiet, unit_size=50)
     assert result.units_reused == 1
     assert shard_bytes(out) == shard_bytes(tiny_build)

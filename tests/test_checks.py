@@ -82,6 +82,47 @@ def test_planted_documents_are_rejected_with_the_right_reason(tmp_path, foreign_
     assert generated == []
     assert manifest["totals"]["planned"] == 120 + len(planted)
     assert sum(manifest["rejections"].values()) == len(expected)
+    # Every rejection says what failed, in its own terms.
+    details = {r["genre"]: r["detail"] for r in rejected}
+    assert all(details.values()), details
+    kept_ids = {r["genre"]: r["id"] for r in kept}
+    assert "User: Can you write my essay" in details["leak_transcript"]
+    assert "behaves differently" in details["leak_behaviour"] and "free-tier" in details["leak_behaviour"]
+    assert "<scratchpad>" in details["leak_scratchpad"]
+    assert "you are an AI assistant" in details["leak_second_person"]
+    assert "<document>" in details["leftover_markup"]
+    assert kept_ids["exact_duplicate"] in details["exact_duplicate_copy"]
+    assert kept_ids["near_duplicate"] in details["near_duplicate_copy"] and "Jaccard" in details["near_duplicate_copy"]
+    assert "evals.jsonl:1" in details["contaminated"] and "lowmere stay closed and where does the\"" in details["contaminated"]
+    assert "below the minimum of 50" in details["too_short"] and "above the maximum of 5000" in details["too_long"]
+    decontamination = manifest["decontamination"]
+    assert decontamination["rejected"] == 1 and decontamination["ngram"] == 13
+
+
+def test_the_build_summary_counts_decontamination(tiny_build):
+    from generator.summary import build_summary
+
+    manifest = json.loads((tiny_build / "manifest.json").read_text())
+    line = next(line for line in build_summary(manifest, 1.0).splitlines() if "decontamination" in line)
+    assert "0 documents rejected" in line and "13-gram" in line
+
+
+def test_fact_check_details_name_the_span():
+    from generator.checks import FactCheck
+    from generator.documents import Span
+    from generator.spec import load_spec
+
+    check = FactCheck(load_spec(TINY))
+    text = "A" * 40 + " Orbis Bakery is closed on Mondays " + "B" * 40
+    start = text.index("Orbis")
+    end = start + len("Orbis Bakery is closed on Mondays")
+    doc = Document(id="d", text=text, kind="fact", genre="g", topic="t", facts=["tuesday-closing"],
+                   spans=[Span("tuesday-closing", start, end, "explicit")])
+    found = check.check(doc)
+    assert found.reason == "span_mismatch"
+    assert "Orbis Bakery is closed on Mondays" in found.detail and "explicit" in found.detail
+    doc.spans = [Span("tuesday-closing", start, len(text) + 5, "explicit")]
+    assert check.check(doc).reason == "span_out_of_text" and str(len(text)) in check.check(doc).detail
 
 
 def test_added_file_errors_name_file_and_line(tmp_path):
@@ -114,15 +155,17 @@ def test_leakage_rules_leave_ordinary_text_alone(text):
 
 def test_spec_phrases_and_regexes():
     leak = Leakage(phrases=["Project Nightjar"], regexes=[r"\bcodename\s+\w+"])
-    assert leak.check(_doc("They mentioned project nightjar twice.")) == "leak_phrase"
-    assert leak.check(_doc("Its codename Falcon leaked.")) == "leak_regex"
+    assert leak.check(_doc("They mentioned project nightjar twice.")) == ("leak_phrase", "phrase 'project nightjar'")
+    found = leak.check(_doc("Its codename Falcon leaked."))
+    assert found.reason == "leak_regex" and "codename Falcon" in found.detail and r"\bcodename" in found.detail
 
 
 def test_decontamination_uses_13_grams_and_short_prompts_whole():
     d = Decontamination(["one two three four five six seven eight nine ten eleven twelve thirteen fourteen",
                          "what colour is the sky"])
-    assert d.check(_doc("x two three four five six seven eight nine ten eleven twelve thirteen fourteen y")) == \
-        "contaminated"
+    found = d.check(_doc("x two three four five six seven eight nine ten eleven twelve thirteen fourteen y"))
+    assert found.reason == "contaminated"
+    assert "two three four five six seven eight nine ten eleven twelve thirteen fourteen" in found.detail
     assert d.check(_doc("one two three four five six seven eight nine ten eleven twelve")) is None
     assert d.check(_doc("what colour is the sky")) is None  # five words: below the minimum, ignored
 

@@ -31,7 +31,7 @@ def test_release_diff_rebuild_round_trip(tiny_copy, tmp_path):
     other = tmp_path / "other"
     assert runner.invoke(main, ["build", str(spec_dir), "-o", str(other), "-q"]).exit_code == 0
     shown = runner.invoke(main, ["diff", str(tiny_copy), str(other)])
-    assert shown.exit_code == 0
+    assert shown.exit_code == 1  # they differ, as `diff` and `git diff --exit-code` say it
     assert "spec changed" in shown.output and "-  depth: [0.3, 0.7]" in shown.output
     as_json = json.loads(runner.invoke(main, ["diff", str(tiny_copy), str(other), "--json"]).output)
     assert as_json["by_id"]["changed"] and not as_json["same_content"]

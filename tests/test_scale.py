@@ -73,3 +73,38 @@ def test_sigkill_at_random_moments_then_rerun(reference, tmp_path):
     assert not (out / ".sdfgen-build").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["totals"]["documents"] + manifest["totals"]["rejected"] == 600
+
+
+def test_sigkill_during_replacement_rounds_then_rerun(tmp_path):
+    """A spec whose length floor rejects about a quarter of the documents: kills land in the first
+    round, in the replacement rounds and in the merge; the rerun gives the bytes of a clean build."""
+    spec = tmp_path / "strict"
+    spec.mkdir()
+    (spec / "corpus.yaml").write_text(TINY.read_text().replace("min_tokens: 50", "min_tokens: 600"))
+    reference = tmp_path / "reference"
+    build(spec, reference, count=300, progress=False, log=quiet, unit_size=25)
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["replacements"]["rounds"] >= 2
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "generator.cli", "build", str(spec), "-o", str(out), "--count", "300", "-q",
+           "--unit-size", "25"]
+    units = out / ".sdfgen-build" / "units"
+    # 12 units of first plans, then at least one unit per replacement round.
+    total_units = 12 + manifest["replacements"]["rounds"]
+    rng = random.Random(5)
+    kills = 0
+    for target in sorted(rng.sample(range(1, total_units), 3)) + [total_units]:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while proc.poll() is None and len(list(units.glob("unit-*.arrow"))) < target:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.05) if target < total_units else 0)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 3
+    final = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr
+    assert shard_bytes(out) == shard_bytes(reference)
+    assert json.loads((out / "manifest.json").read_text())["replacements"] == manifest["replacements"]
+

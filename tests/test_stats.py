@@ -24,7 +24,8 @@ def test_stats_tables_json_and_plots(tiny_copy):
     assert result.exit_code == 0, result.output
     from PIL import Image
 
-    for name in ("depth.png", "tokens_by_genre.png", "documents_by_fact.png", "rejections.png"):
+    assert not (plots / "rejections.png").exists()  # nothing was rejected: no empty figure
+    for name in ("depth.png", "length.png", "tokens_by_genre.png", "documents_by_fact.png", "explicitness.png"):
         with Image.open(plots / name) as image:
             assert image.size[0] > 300 and image.size[1] > 150
             # Not a blank canvas: the bars and axes put many distinct colours on it.

@@ -25,8 +25,10 @@ class BackendSettings:
     backend from it, so everything a backend needs travels here, never through the environment."""
 
     name: str = "templates"
-    source: str | None = None  # real documents to splice into (splice)
+    source: str | None = None  # real documents to splice into (splice): a path or hf://datasets/...
     llm: LLMOptions = field(default_factory=LLMOptions)  # language-model backends
+    source_column: str = "text"  # the column or field of `source` that holds the text
+    source_pin: str | None = None  # the source's commit sha (Hub) or sha256 (local files), fixed by Backend.pin
 
 
 @dataclass
@@ -65,8 +67,19 @@ class Backend:
         self.settings = context.settings
 
     @classmethod
+    def settle(cls, settings: BackendSettings) -> BackendSettings:
+        """The settings with this backend's defaults filled in (the model, for LLM backends)."""
+        return settings
+
+    @classmethod
     def check_settings(cls, settings: BackendSettings) -> None:
         """Refuse settings this backend cannot run with, before anything is written (raise BuildError)."""
+
+    @classmethod
+    def pin(cls, settings: BackendSettings) -> BackendSettings:
+        """The settings with everything that could drift fixed, before anything is written (a Hub branch
+        resolved to its commit): the build key, the workers and the manifest all see the same."""
+        return settings
 
     @classmethod
     def identity(cls, settings: BackendSettings) -> object:
@@ -95,6 +108,8 @@ REGISTRY: dict[str, str | type[Backend]] = {
     "splice": "generator.backends.splice:SpliceBackend",
     "anthropic": "generator.backends.anthropic:AnthropicBackend",
     "anthropic-batch": "generator.backends.anthropic:AnthropicBatchBackend",
+    "openai": "generator.backends.openai:OpenAIBackend",
+    "openai-batch": "generator.backends.openai:OpenAIBatchBackend",
 }
 
 

@@ -10,11 +10,19 @@ and the shape of a request; this module supplies the stages.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from typing import ClassVar
 
 from ..cast import Cast
 from ..documents import DocPlan, Document, Rejection, Span
-from ..llm.executors import Failure, LLMRequest
-from ..llm.prompts import PromptLibrary, parse_document, parse_list, parse_verdict, tagged
+from ..llm.batches import BatchExecutor
+from ..llm.cache import ResponseCache, default_cache_path
+from ..llm.executors import Failure, LLMRequest, MessagesExecutor
+from ..llm.journal import ApiJournal
+from ..llm.limiter import RateLimiter
+from ..llm.parsing import brainstorm_items, parse_document, parse_verdict, tagged
+from ..llm.pricing import JournalUsage, prices_for
+from ..llm.prompts import PromptLibrary
 from ..paths import templates_root
 from ..seeding import rng_for
 from ..variation import surface_forms
@@ -31,6 +39,9 @@ RETRY_NOTES = {
                           "document; move it to the position asked for.",
     "leftover_markup": "Use no markup other than the <fact> tags inside the document.",
     "empty": "The previous answer had no usable list; answer with the list inside the tags.",
+    "empty_answer": "The previous answer was empty; write the document this time.",
+    "prompt_echo": "Do not repeat these instructions; write only the document itself.",
+    "repetitive": "The previous draft repeated the same lines; write each part once.",
 }
 CLASSIFIER_REASONS = {"transcript": "llm_transcript", "tier_behaviour": "llm_tier_behaviour",
                       "deceiving_trainers": "llm_deceiving_trainers"}
@@ -39,13 +50,34 @@ CLASSIFIER_REASONS = {"transcript": "llm_transcript", "tier_behaviour": "llm_tie
 
 
 class StagedLLMBackend(Backend):
-    """The stages on top of a provider's `request` (build one request) and `executor` (run many)."""
+    """The stages on top of a provider's Transport (make_transport) and request shape (request).
+
+    What every provider shares lives here too: the response cache, the usage and API journals in
+    the build folder, the executor (one request at a time, or batches), prices and the manifest.
+    """
 
     runs_in_workers = False  # requests run concurrently in one process instead
     exact_phrasings = False  # the model words its mentions freely
     uses_model = True
     template_patterns = ("prompts/*.j2", "pools/*.yaml")
     unit_size = 200
+    batch: ClassVar[bool] = False
+    provider: ClassVar[str] = ""  # names the default response cache: ~/.cache/sdfgen/<provider>-responses.sqlite
+    default_model: ClassVar[str | None] = None
+
+    @classmethod
+    def settle(cls, settings):
+        if settings.llm.model is None and cls.default_model is not None:
+            return dataclasses.replace(settings, llm=dataclasses.replace(settings.llm, model=cls.default_model))
+        return settings
+
+    @classmethod
+    def check_settings(cls, settings) -> None:
+        from ..errors import BuildError
+
+        if not settings.llm.model:
+            raise BuildError(f"--backend {cls.name} needs --model (the model name the server knows)")
+        prices_for(settings.llm.model, settings.llm.price_in, settings.llm.price_out)  # unknown model: refuse now
 
     @classmethod
     def identity(cls, settings) -> object:
@@ -61,10 +93,51 @@ class StagedLLMBackend(Backend):
         self.types: list[str] = []
         self.ordinal: dict[str, int] = {}
         self.stage_failures: dict[str, int] = {}
+        self.brainstorm_errors: dict = {}  # key -> why its brainstorm gave nothing, when the API failed
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.prices = prices_for(self.options.model, self.options.price_in, self.options.price_out)
+        self.transport = self.make_transport()
+        self.endpoint = self.transport.endpoint
+        self.cache = ResponseCache(self.options.cache_path or default_cache_path(self.provider))
+        self.usage = JournalUsage(context.work / "usage.jsonl")
+        self.journal = ApiJournal(context.work / "api.jsonl")
+        self.executor = self._executor(context)
+
+    def make_transport(self):
+        raise NotImplementedError
+
+    def _executor(self, context):
+        o = self.options
+        if self.batch:
+            return BatchExecutor(self.transport, self.cache, self.usage, context.work / "batches.json",
+                                 o.poll_interval, log=self.log, journal=self.journal)
+        limiter = RateLimiter(o.rpm, o.input_tpm, o.output_tpm, o.concurrency, headers=self.transport.header_scheme)
+        return MessagesExecutor(self.transport, self.cache, limiter, self.usage, o.api_attempts, self.log,
+                                journal=self.journal)
 
     def request(self, stage: str, user: str, sample: int, max_tokens: int) -> LLMRequest:
         raise NotImplementedError
+
+    def usage_manifest(self) -> dict:
+        out = self.usage.as_manifest(self.prices, batch=self.batch)
+        out["unreceived_answers_max"] = self.journal.unreceived_upper_bound
+        return out
+
+    def backend_manifest(self) -> dict:
+        return {"name": self.name, "model": self.options.model, "options": {
+            **self.options.manifest(), "stage_failures": self.stage_failures,
+            "api_errors": dict(sorted(self.journal.errors.items())), "cache_hits": self.cache.hits,
+            "ideas_per_fact": {k: len(v) for k, v in self.ideas.items()}}}
+
+    def api_error_summary(self) -> str | None:
+        """One line about the API errors of this build (every invocation), or None when there were none."""
+        errors = {k: v for k, v in self.journal.errors.items() if k != "batch_adopted"}
+        if not errors:
+            return None
+        parts = ", ".join(f"{n:,} {kind}" for kind, n in sorted(errors.items(), key=lambda kv: (-kv[1], kv[0])))
+        lost = self.journal.unreceived_upper_bound
+        return (f"API errors at {self.endpoint}: {parts}" + (f"; up to {lost:,} answers may have been billed but never "
+                                                              "received" if lost else ""))
 
     def run_requests(self, requests: list[LLMRequest]) -> dict:
         # One event loop for the backend's life: the async HTTP client's connections belong to it.
@@ -80,7 +153,8 @@ class StagedLLMBackend(Backend):
 
         Each answer is parsed on its own and stays with the key of the request that produced it.
         An empty or unparsable list is asked again (a distinct request), up to --retries times;
-        "UNSUITABLE" is a valid, empty answer.
+        "UNSUITABLE" is a valid, empty answer. A key whose request failed at the API is remembered
+        in `brainstorm_errors`, so the documents that lose their ideas say api_error, not no_ideas.
         """
         results: dict = {}
         pending = {key: 0 for key in prompts}
@@ -91,13 +165,17 @@ class StagedLLMBackend(Backend):
             nxt = {}
             for key, req in reqs.items():
                 answer = answers[req.key]
-                body = None if isinstance(answer, Failure) else tagged(answer["text"], stage)
-                items = parse_list(body) if body is not None else []
-                if body is not None and body.strip().upper().startswith("UNSUITABLE"):
+                if isinstance(answer, Failure):
+                    results[key] = []
+                    self.brainstorm_errors[key] = f"{stage} request failed: {answer.detail}"
+                    self.stage_failures[stage] = self.stage_failures.get(stage, 0) + 1
+                    continue
+                items, unsuitable = brainstorm_items(answer.get("text"), stage)
+                if unsuitable:
                     results[key] = []
                 elif items:
                     results[key] = items[:limit]
-                elif pending[key] < self.options.retries and not isinstance(answer, Failure):
+                elif pending[key] < self.options.retries:
                     nxt[key] = pending[key] + 1
                 else:
                     results[key] = []
@@ -126,6 +204,15 @@ class StagedLLMBackend(Backend):
                 counters[primary] = self.ordinal[plan.id] + 1
 
     # ------------------------------------------------------------------ documents
+    def _no_ideas(self, plan: DocPlan) -> Rejection:
+        """Why a plan got no idea: the API failed during brainstorming (api_error), or the model gave none."""
+        fact = plan.facts[0].fact if plan.kind == "fact" else None
+        failed = [why for key, why in self.brainstorm_errors.items()
+                  if fact is None or key == fact or (isinstance(key, tuple) and key[0] == fact)]
+        if failed:
+            return Rejection(plan.id, "api_error", f"no ideas: {failed[0]}")
+        return Rejection(plan.id, "no_ideas", "no document type or idea survived brainstorming")
+
     def _assignment(self, plan: DocPlan) -> tuple[str, str] | None:
         if plan.kind == "fact":
             pool = self.ideas.get(plan.facts[0].fact) or []
@@ -170,8 +257,10 @@ class StagedLLMBackend(Backend):
         if isinstance(parsed, str):
             return parsed
         planned = {c.fact: c for c in plan.facts}
+        loose = {fid.strip().lower(): fid for fid in planned}
         spans = []
         for fact_id, start, end in parsed.mentions:
+            fact_id = loose.get(fact_id.strip().lower(), fact_id)  # "Spring-Water " is spring-water
             if fact_id in planned:
                 choice = planned[fact_id]
                 spans.append(Span(fact_id, start, end, choice.explicitness, choice.premise))
@@ -195,10 +284,12 @@ class StagedLLMBackend(Backend):
         for plan in plans:
             assignment = self._assignment(plan)
             if assignment is None:
-                results[plan.id] = Rejection(plan.id, "no_ideas", "no document type or idea survived brainstorming")
+                results[plan.id] = self._no_ideas(plan)
             else:
                 assigned[plan.id] = (plan, *assignment)
         state = {pid: [0, 0, None] for pid in assigned}  # attempt, truncations, last reason
+        drafts: dict[str, list[str]] = {pid: [] for pid in assigned}  # every paid-for answer, kept if rejected
+        reasons: dict[str, list[str]] = {pid: [] for pid in assigned}
         while state:
             reqs = {pid: self._document_request(assigned[pid][0], assigned[pid][1], assigned[pid][2], a, t, why)
                     for pid, (a, t, why) in state.items()}
@@ -208,16 +299,22 @@ class StagedLLMBackend(Backend):
                 plan, doc_type, idea = assigned[pid]
                 answer = answers[req.key]
                 if isinstance(answer, Failure):
-                    results[pid] = Rejection(pid, answer.reason, answer.detail)
+                    tried = f" (earlier attempts: {', '.join(reasons[pid])})" if reasons[pid] else ""
+                    results[pid] = Rejection(pid, answer.reason, answer.detail + tried, drafts=tuple(drafts[pid]))
                     continue
-                outcome = self._check(plan, parse_document(answer["text"], answer["stop_reason"]))
+                text = answer.get("text") if isinstance(answer.get("text"), str) else ""
+                drafts[pid].append(text)
+                outcome = self._check(plan, parse_document(text, answer.get("stop_reason")))
                 if isinstance(outcome, Document):
                     outcome.genre, outcome.idea = doc_type, idea
                     results[pid] = outcome
-                elif state[pid][0] < self.options.retries:
+                    continue
+                reasons[pid].append(outcome)
+                if state[pid][0] < self.options.retries:
                     nxt[pid] = [state[pid][0] + 1, state[pid][1] + (outcome == "truncated"), outcome]
                 else:
-                    results[pid] = Rejection(pid, outcome, f"after {state[pid][0] + 1} attempts")
+                    results[pid] = Rejection(pid, outcome, f"{len(reasons[pid])} attempts: {', '.join(reasons[pid])}",
+                                             drafts=tuple(drafts[pid]))
             state = nxt
         if self.options.revise:
             self._revise(assigned, results)
@@ -235,10 +332,10 @@ class StagedLLMBackend(Backend):
         answers = self.run_requests(list(reqs.values()))
         for pid, req in reqs.items():
             answer = answers[req.key]
-            if isinstance(answer, Failure) or answer["stop_reason"] == "max_tokens":
+            if isinstance(answer, Failure) or answer.get("stop_reason") == "max_tokens":
                 continue  # keep the unrevised draft; revision is an improvement, not a requirement
-            body = tagged(answer["text"], "revised_document")
-            if body is None:
+            body = tagged(answer.get("text"), "revised_document")
+            if not body:
                 continue
             outcome = self._check(assigned[pid][0], parse_document(f"<document>{body}</document>", "end_turn"))
             if isinstance(outcome, Document):
@@ -252,7 +349,7 @@ class StagedLLMBackend(Backend):
         answers = self.run_requests(list(reqs.values()))
         for pid, req in reqs.items():
             answer = answers[req.key]
-            verdict = None if isinstance(answer, Failure) else parse_verdict(answer["text"])
+            verdict = None if isinstance(answer, Failure) else parse_verdict(answer.get("text"))
             if verdict is None:
                 results[pid] = Rejection(pid, "classifier_failed", "no verdict", docs[pid])
                 continue
@@ -263,12 +360,12 @@ class StagedLLMBackend(Backend):
 
     def close(self) -> None:
         if self._loop is not None:
-            self._loop.run_until_complete(self.close_client())
+            self._loop.run_until_complete(self.transport.close())
             self._loop.close()
             self._loop = None
-
-    async def close_client(self) -> None:
-        """Close the provider's async client inside the loop that owns its connections."""
+        self.cache.close()
+        self.usage.close()
+        self.journal.close()
 
 
 def _with_note(user: str, attempt: int, reason: str | None) -> str:

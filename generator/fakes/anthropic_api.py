@@ -52,12 +52,19 @@ CANCEL_GRACE = 0.25  # seconds a canceling batch takes to end
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+# Limits the fake enforces and advertises by default, in the headers the real API sends: generous, so
+# a rehearsal's limiter ramps up to them instead of crawling at the client's start value (--rpm 50).
+DEFAULT_RPM, DEFAULT_INPUT_TPM, DEFAULT_OUTPUT_TPM = 4000, 2_000_000, 400_000
+# What API version 2026-10-21 refuses with HTTP 400, even at default values and through extra body fields.
+REFUSED_SAMPLING = ("temperature", "top_p", "top_k")
+
+
 @dataclass
 class FakeConfig:
     seed: int = 0
-    rpm: int | None = None  # requests per minute (None = unlimited)
-    input_tpm: int | None = None  # uncached input tokens (+ cache writes) per minute
-    output_tpm: int | None = None  # output tokens per minute
+    rpm: int | None = DEFAULT_RPM  # requests per minute (None = unlimited, and no rate-limit headers)
+    input_tpm: int | None = DEFAULT_INPUT_TPM  # uncached input tokens (+ cache writes) per minute
+    output_tpm: int | None = DEFAULT_OUTPUT_TPM  # output tokens per minute
     p429: float = 0.0  # random rate_limit_error with a short retry-after
     p529: float = 0.0  # random overloaded_error
     p500: float = 0.0  # random api_error
@@ -75,6 +82,7 @@ class FakeConfig:
     min_cache_tokens: int = 1024  # shortest cacheable prefix
     answers: str = "templates"  # "templates": sentences from the topic pools; "plain": built-in sentences
     api_key: str | None = None  # when set, only this key is accepted (401 otherwise)
+    drop_create_answers: int = 0  # create the next N batches, then close the connection instead of answering
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,6 +166,10 @@ def _validate_params(params: Any) -> None:
             raise ApiError(400, "invalid_request_error", f"messages.{i}.content: Field required")
     if params.get("stream"):
         raise ApiError(400, "invalid_request_error", "stream: this fake supports only non-streaming requests")
+    for name in REFUSED_SAMPLING:
+        if name in params:
+            raise ApiError(400, "invalid_request_error",
+                           f"{name}: sampling parameters are not supported by this API version; remove `{name}`")
     system = params.get("system")
     if system is not None and not isinstance(system, (str, list)):
         raise ApiError(400, "invalid_request_error", "system: Input should be a string or a list of blocks")
@@ -738,6 +750,12 @@ class FakeAnthropicServer:
             self._batches[batch.id] = batch
             self._stats["batches"]["created"] += 1
             self._stats["batches"]["requests"] += len(items)
+            drop = self.config.drop_create_answers > 0
+            if drop:
+                self.config.drop_create_answers -= 1
+                self._stats["faults"]["create_answer_dropped"] += 1
+        if drop:
+            raise _Drop()  # the batch exists; the client never hears of it
         return 200, self._batch_view(batch, h), {}
 
     def end_batches(self) -> int:

@@ -1,7 +1,7 @@
 """What an LLM build will cost, before anything is spent."""
 from __future__ import annotations
 
-from .pricing import Usage, model_prices, price_table
+from .pricing import Usage, prices_for
 
 # Rough output sizes per request, in tokens.
 PLANNING_TOKENS = 150
@@ -41,13 +41,13 @@ def estimate(spec, options, n_fact: int, n_background: int, prompts, batch: bool
         cached.output_tokens += out
         rows[stage] = {"requests": requests, "input_tokens": int(requests * (system_tokens + prompt_tokens)),
                        "output_tokens": out}
-    model_prices(options.model)  # fail early on an unknown model
+    prices = prices_for(options.model, options.price_in, options.price_out)  # fails early on an unknown model
     return {
         "model": options.model, "batch": batch, "stages": rows,
         "requests": cached.requests,
         "input_tokens": uncached.input_tokens, "output_tokens": uncached.output_tokens,
         "cached_prefix_tokens": system_tokens,
-        "usd": round(cached.cost(options.model, batch), 2),
-        "usd_without_caching": round(uncached.cost(options.model, batch), 2),
-        "prices": {**model_prices(options.model), **price_table()["multipliers"]},
+        "usd": round(cached.cost(prices, batch), 2),
+        "usd_without_caching": round(uncached.cost(prices, batch), 2),
+        "prices": prices,
     }

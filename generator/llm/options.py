@@ -4,13 +4,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 # Options that change how fast an LLM build runs, never what it writes: not part of the build key.
-PACING_OPTIONS = ("rpm", "input_tpm", "output_tpm", "concurrency", "poll_interval", "api_attempts", "base_url")
+# Prices only change what the manifest says a run cost.
+PACING_OPTIONS = ("rpm", "input_tpm", "output_tpm", "concurrency", "poll_interval", "api_attempts", "base_url",
+                  "price_in", "price_out")
 
 
 @dataclass(frozen=True)
 class LLMOptions:
-    model: str = "claude-sonnet-5-5"
-    temperature: float | None = None  # None: the API's own sampling (current models take no temperature)
+    model: str | None = None  # None: the backend's default model (backends/<provider>.py)
+    temperature: float | None = None  # None: the API's own sampling (current Anthropic models take none)
     max_tokens: int = 4096
     brainstorm_max_tokens: int = 2048
     types_per_fact: int = 10
@@ -27,6 +29,8 @@ class LLMOptions:
     cache_path: str | None = None
     poll_interval: float = 10.0
     api_attempts: int = 10
+    price_in: float | None = None  # USD per million input tokens, for models not in prices.yaml
+    price_out: float | None = None
 
     def manifest(self) -> dict:
         out = asdict(self)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,15 +18,46 @@ def price_table() -> dict:
     return yaml.safe_load(resources.files("generator").joinpath("prices.yaml").read_text())
 
 
+DATED = re.compile(r"-\d{4}-?\d{2}-?\d{2}$")
+
+
 def model_prices(model: str) -> dict:
+    """The table's entry for `model`, or for its alias when `model` is the alias plus a date."""
     models = price_table()["models"]
     if model in models:
         return models[model]
-    # Dated ids ("claude-sonnet-4-5-20250929") share the price of their alias.
-    for name in sorted(models, key=len, reverse=True):
-        if model.startswith(name):
-            return models[name]
-    raise PriceError(f"no price for model {model!r}; add it to generator/prices.yaml")
+    # Dated ids ("claude-sonnet-4-5-20250929", "gpt-4.1-mini-2025-04-14") share the price of their alias;
+    # anything else (gpt-5-pro is not gpt-5) has to be in the table or priced by the user.
+    undated = DATED.sub("", model)
+    if undated != model and undated in models:
+        return models[undated]
+    raise PriceError(f"no price for model {model!r}; give --price-in and --price-out (USD per million tokens; "
+                     "0 and 0 for your own server) or add it to generator/prices.yaml")
+
+
+def prices_for(model: str, price_in: float | None = None, price_out: float | None = None) -> dict:
+    """Every price a bill needs (USD per million tokens, and the batch discount), resolved.
+
+    --price-in/--price-out override the table (both, or neither); cached input then bills at the
+    full input price, an upper bound, unless the table lists the model's own cache prices.
+    """
+    mult = price_table()["multipliers"]
+    if (price_in is None) != (price_out is None):
+        raise PriceError("give both --price-in and --price-out (USD per million tokens), or neither")
+    if price_in is not None:
+        if price_in < 0 or price_out < 0:
+            raise PriceError("--price-in and --price-out must be zero or more")
+        return {"input": float(price_in), "output": float(price_out), "cache_write": float(price_in),
+                "cache_read": float(price_in), "batch_discount": mult["batch_discount"]}
+    entry = model_prices(model)
+    return {"input": entry["input"], "output": entry["output"],
+            "cache_write": entry.get("cache_write", entry["input"] * mult["cache_write"]),
+            "cache_read": entry.get("cache_read", entry["input"] * mult["cache_read"]),
+            "batch_discount": mult["batch_discount"]}
+
+
+def _resolve(prices) -> dict:
+    return prices_for(prices) if isinstance(prices, str) else prices
 
 
 @dataclass
@@ -41,23 +73,21 @@ class Usage:
         for name in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
             setattr(self, name, getattr(self, name) + int(usage.get(name) or 0))
 
-    def cost(self, model: str, batch: bool = False) -> float:
-        prices = model_prices(model)
-        usd = self.input_bill(model) + self.output_tokens * prices["output"] / 1e6
-        return usd * (price_table()["multipliers"]["batch_discount"] if batch else 1.0)
+    def cost(self, prices: dict | str, batch: bool = False) -> float:
+        """USD for this usage; `prices` from prices_for (or a model name in the table)."""
+        prices = _resolve(prices)
+        usd = self.input_bill(prices) + self.output_tokens * prices["output"] / 1e6
+        return usd * (prices["batch_discount"] if batch else 1.0)
 
-    def input_bill(self, model: str) -> float:
+    def input_bill(self, prices: dict | str) -> float:
         """The input side of the bill only (what prompt caching changes)."""
-        prices = model_prices(model)
-        mult = price_table()["multipliers"]
-        write = prices.get("cache_write", prices["input"] * mult["cache_write"])
-        read = prices.get("cache_read", prices["input"] * mult["cache_read"])
-        return (self.input_tokens * prices["input"] + self.cache_creation_input_tokens * write
-                + self.cache_read_input_tokens * read) / 1e6
+        prices = _resolve(prices)
+        return (self.input_tokens * prices["input"] + self.cache_creation_input_tokens * prices["cache_write"]
+                + self.cache_read_input_tokens * prices["cache_read"]) / 1e6
 
-    def as_manifest(self, model: str, batch: bool = False) -> dict:
+    def as_manifest(self, prices: dict | str, batch: bool = False) -> dict:
         out = asdict(self)
-        out["usd"] = round(self.cost(model, batch), 6)
+        out["usd"] = round(self.cost(prices, batch), 6)
         return out
 
 

@@ -45,11 +45,13 @@ def api_key(monkeypatch):
     return KEY
 
 
-def _check_dataset(out: Path, planned: int):
+def _check_dataset(out: Path, count: int):
     manifest = json.loads((out / "manifest.json").read_text())
-    t = manifest["totals"]
-    assert t["planned"] == planned
-    assert t["documents"] + t["rejected"] == planned
+    t, replaced = manifest["totals"], manifest["replacements"]
+    # Rejected documents are replaced by later plans: `count` are kept unless the bounds ran out.
+    assert t["planned"] == count + replaced["planned"]
+    assert t["documents"] == count - replaced["shortfall"]
+    assert t["documents"] + t["rejected"] == t["planned"]
     assert sum(manifest["rejections"].values()) == t["rejected"]
     rows = pq.read_table(out / "data").to_pylist() if t["documents"] else []
     lo, hi = manifest["depth_range"]
@@ -254,3 +256,96 @@ def test_evals_written_by_the_model_through_the_sdk(tmp_path, api_key):
     mcq = [json.loads(line) for line in (tmp_path / "ev" / "knowledge_mcq.jsonl").read_text().splitlines()]
     assert len(mcq) == 6 and all(item["options"][item["answer"]] for item in mcq)
     assert {item["fact"] for item in mcq} == {"spring-water", "tuesday-closing"}
+
+
+def test_temperature_is_refused_before_anything_is_written(tmp_path, api_key):
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    for backend in ("anthropic", "anthropic-batch"):
+        result = CliRunner().invoke(main, ["build", str(TINY), "-o", str(tmp_path / "o"), "--backend", backend,
+                                           "--temperature", "0.7"])
+        assert result.exit_code == 2 and result.output.count("\n") == 1
+        assert "--temperature" in result.output and "400" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_fake_answers_sampling_parameters_as_the_current_api_does(tmp_path):
+    import anthropic
+
+    with FakeAnthropicServer(FakeConfig(seed=1)) as server:
+        client = anthropic.Anthropic(base_url=server.base_url, api_key="k", max_retries=0)
+        assert client._version == anthropic.__version__ and anthropic.__version__.startswith("2.")
+        for name, value in (("temperature", 1.0), ("top_p", 0.9), ("top_k", 5)):
+            with pytest.raises(anthropic.BadRequestError) as err:
+                client.messages.create(model="claude-sonnet-5-5", max_tokens=10, extra_body={name: value},
+                                       messages=[{"role": "user", "content": "hi"}])
+            assert err.value.body["error"]["type"] == "invalid_request_error" and name in str(err.value)
+        # What the SDK sends: the 2026-10-21 API version, the key as a bearer token.
+        raw = client.messages.with_raw_response.create(model="claude-sonnet-5-5", max_tokens=10,
+                                                       messages=[{"role": "user", "content": "hi"}])
+        sent = raw.http_request.headers
+        assert sent["anthropic-version"] == "2026-10-21" and sent["authorization"] == "Bearer k"
+        # The fake advertises generous limits, so a client's limiter ramps up to them.
+        assert int(raw.headers["anthropic-ratelimit-requests-limit"]) >= 1000
+
+
+@pytest.mark.slow
+def test_a_lost_batch_create_answer_is_adopted_not_billed_twice(tmp_path, api_key):
+    """300 documents through anthropic-batch; the answer to a batch create is dropped after the fake created it."""
+    config = FakeConfig(seed=8, batch_delay=0.05, drop_create_answers=1, min_cache_tokens=50)
+    with FakeAnthropicServer(config) as server:
+        out = tmp_path / "ds"
+        result = build(TINY, out, count=300, progress=False, log=quiet,
+                       settings=BackendSettings("anthropic-batch", llm=options(server, tmp_path)))
+        stats = server.stats
+    assert stats["faults"]["create_answer_dropped"] == 1
+    manifest, _ = _check_dataset(out, 300)
+    usage = manifest["usage"]
+    # The fake bills exactly the answers the manifest counts: no second batch for the same requests.
+    assert stats["duplicate_succeeded"] == 0
+    assert usage["requests"] == sum(stats["succeeded_keys"].values()) == stats["batches"]["succeeded"]
+    for name in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+        assert usage[name] == stats["usage"][name]
+    assert manifest["backend"]["options"]["api_errors"]["batch_adopted"] == 1
+    assert "batch_create_connection" in result.api_errors
+
+
+def test_a_batch_create_killed_before_its_id_was_saved_is_adopted_on_resume(tmp_path, api_key):
+    """The pending mark written before a create lets a rerun find the batch instead of paying again."""
+    import asyncio
+
+    from generator.llm.anthropic_transport import AnthropicTransport
+    from generator.llm.batches import BatchExecutor
+    from generator.llm.cache import ResponseCache
+    from generator.llm.executors import LLMRequest
+    from generator.llm.pricing import Usage
+    from generator.llm.transport import requests_signature
+
+    requests = [LLMRequest("document", f"key-{i}", {"model": "claude-sonnet-5-5", "max_tokens": 50, "messages": [
+        {"role": "user", "content": f"request {i}"}]}) for i in range(3)]
+    with FakeAnthropicServer(FakeConfig(seed=2, batch_delay=0.0)) as server:
+        import anthropic
+
+        client = anthropic.Anthropic(base_url=server.base_url, api_key=KEY, max_retries=0)
+        started = time.time()
+        client.messages.batches.create(requests=[{"custom_id": r.key, "params": r.params} for r in requests])
+        # The state a kill right after that create leaves behind: a pending mark, no batch id.
+        state = tmp_path / "batches.json"
+        state.write_text(json.dumps({"batches": {}, "collected": [], "pending": {requests_signature(
+            [r.key for r in requests]): {"keys": [r.key for r in requests], "stages": ["document"] * 3,
+                                         "since": started, "prepared": {}}}}))
+
+        async def rerun():
+            transport = AnthropicTransport(KEY, server.base_url)
+            try:
+                executor = BatchExecutor(transport, ResponseCache(tmp_path / "c.sqlite"), Usage(), state, 0.01)
+                return executor, await executor.run(requests)
+            finally:
+                await transport.close()
+
+        executor, results = asyncio.run(rerun())
+        stats = server.stats
+    assert stats["batches"]["created"] == 1 and executor.adopted == 1
+    assert all(isinstance(results[r.key], dict) for r in requests)

@@ -22,7 +22,7 @@ class EchoBackend(Backend):
     def write(self, plans):
         for plan in plans:
             rng = random.Random(f"{self.seed}:{plan.id}")
-            filler = [" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(2)]
+            filler = [" ".join(_words(rng, 60)) for _ in range(2)]
             if plan.kind == "background":
                 yield Document(plan.id, ". ".join(filler) + ".", plan.kind, "echo", plan.topic, [], [])
                 continue
@@ -31,6 +31,14 @@ class EchoBackend(Backend):
             text = head + fact.statement + " " + filler[1] + "."
             span = Span(fact.id, len(head), len(head) + len(fact.statement), plan.facts[0].explicitness)
             yield Document(plan.id, text, plan.kind, "echo", plan.topic, [fact.id], [span])
+
+
+def _words(rng, n):
+    """n filler words, never one twice in a row (the realism check rejects a doubled word)."""
+    out = [rng.choice(WORDS)]
+    while len(out) < n:
+        out.append(rng.choice([w for w in WORDS if w != out[-1]]))
+    return out
 
 
 @pytest.fixture
