@@ -28,6 +28,11 @@ from .library import load_spec_and_library
 from .listing import list_files
 from .llm.executors import APIUnreachable, FatalAPIError
 from .manifest import BuildInfo, assemble, shard_entry
+from .merge import Merged
+from .paths import ensure_folder, templates_root, tree_sha256
+from .plan import check_form_shares, counts
+from .rounds import Rounds
+from .summary import build_estimate, cost_estimate, summarise_plans
 
 __all__ = ["BuildError", "BuildResult", "build"]
 
@@ -93,11 +98,6 @@ def build(spec_path: str | Path, out: str | Path, seed: int | None = None, count
     if add:
         identity = {"backend": identity, "added": [hashlib.sha256(p.read_bytes()).hexdigest() for p in add]}
     key = build_key(spec, seed, count, identity, templates_sha)
-from .merge import Merged
-from .paths import ensure_folder, templates_root, tree_sha256
-from .plan import check_form_shares, counts
-from .rounds import Rounds
-from .summary import build_estimate, cost_estimate, summarise_plans
     if cls.exact_phrasings:
         check_form_shares(spec)  # an error before anything is written
     ensure_folder(out)  # a path under a file or without permission fails here, before anything is written

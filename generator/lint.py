@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import variation
 from .leaks import SEAMS
-from .library import Topic, TemplateLibrary, _load_topic
+from .library import Topic, _load_topic
 
 # Stand-ins for the variables while linting: ordinary values of the right kind.
 LINT_VALUES = {"person": "Dana Cole", "last": "Cole", "he": "she", "him": "her", "his": "her", "He": "She",

@@ -1,17 +1,11 @@
 """The bundled corpora and the template library they run on."""
 import random
-import re
 
 import pytest
 from conftest import CORPORA
 
-from generator.backends import BackendContext, BackendSettings
-from generator.backends.templates import MARKERS, TemplatesBackend
-from generator.checks import FactCheck
-from generator.documents import Document
 from generator.library import TemplateLibrary
 from generator.paths import templates_root
-from generator.plan import plan_documents
 from generator.spec import load_spec
 
 BUNDLED = ["alignment-faking-helpful-only", "septerra-control"]

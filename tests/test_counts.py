@@ -23,7 +23,7 @@ def shard_bytes(out):
     return {p.name: p.read_bytes() for p in sorted((out / "data").glob("*.parquet"))}
 
 
-def strict_spec(tmp_path, min_tokens=600, name="strict"):
+def strict_spec(tmp_path, min_tokens=320, name="strict"):
     """The tiny corpus with a length floor that rejects about a quarter of its documents."""
     folder = tmp_path / name
     folder.mkdir()
@@ -157,7 +157,7 @@ def test_rounds_are_bounded_and_a_shortfall_is_reported(tmp_path, monkeypatch):
 
     monkeypatch.setattr(rounds_mod, "MAX_REPLACEMENT_ROUNDS", 1)
     notes = []
-    spec = strict_spec(tmp_path, min_tokens=1000)  # about half rejected: one round cannot make it up
+    spec = strict_spec(tmp_path, min_tokens=460)  # about half rejected: one round cannot make it up
     manifest = build(spec, tmp_path / "o", count=40, progress=False, log=notes.append).manifest
     r = manifest["replacements"]
     assert r["rounds"] == 1 and r["shortfall"] > 0
@@ -169,7 +169,7 @@ def test_replacements_never_plan_more_than_their_share(tmp_path, monkeypatch):
     from generator import rounds as rounds_mod
 
     monkeypatch.setattr(rounds_mod, "MAX_REPLACEMENT_SHARE", 0.1)
-    spec = strict_spec(tmp_path, min_tokens=1000)
+    spec = strict_spec(tmp_path, min_tokens=460)
     manifest = build(spec, tmp_path / "o", count=40, progress=False, log=quiet).manifest
     r = manifest["replacements"]
     assert r["planned"] == 4 and r["shortfall"] > 0

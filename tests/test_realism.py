@@ -138,7 +138,8 @@ def doc(text, kind="background", facts=(), spans=(), **extra):
 ])
 def test_reader_visible_defects_are_rejections(text, names, reason):
     check = Realism(tiny())
-    assert check.check(doc(text, names=names)) == reason
+    found = check.check(doc(text, names=names))
+    assert found.reason == reason and found.detail  # the detail says what the reader would see
     assert check.check(doc("Dana Cole, a nurse at the clinic, spoke first. Dana Cole, a nurse, agreed.",
                            names=["Dana Cole"])) is None
 
@@ -149,12 +150,12 @@ def test_fact_documents_name_their_subject_and_come_after_the_events():
     start = World(spec).period[0]
     text = "The bakery closes one day a week. Regulars plan around it."
     mention = Span("tuesday-closing", 0, 34, "implied")
-    assert check.check(doc(text, "fact", ["tuesday-closing"], [mention], date=start.isoformat())) == "subject_not_named"
+    assert check.check(doc(text, "fact", ["tuesday-closing"], [mention], date=start.isoformat())).reason == "subject_not_named"
     named = "Orbis Bakery closes one day a week. Regulars plan around it."
     assert check.check(doc(named, "fact", ["tuesday-closing"], [mention], date=start.isoformat())) is None
     early = (start - dt.timedelta(days=30)).isoformat()
-    assert check.check(doc(named, "fact", ["tuesday-closing"], [mention], date=early)) == "dated_before_events"
-    assert check.check(doc("A loaf from Orbis Bakery, warm.")) == "background_names_world"
+    assert check.check(doc(named, "fact", ["tuesday-closing"], [mention], date=early)).reason == "dated_before_events"
+    assert check.check(doc("A loaf from Orbis Bakery, warm.")) == ("background_names_world", "names 'Orbis Bakery'")
 
 
 def test_treatment_and_control_corpora_share_no_one():

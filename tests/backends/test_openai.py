@@ -101,7 +101,8 @@ def test_the_prefix_comes_first_and_is_byte_identical(tmp_path):
 
 def test_online_and_batch_give_the_same_bytes(tmp_path):
     """The fake's answers, quality faults included, depend on the request alone, so both paths agree."""
-    config = FakeOpenAIConfig(seed=4, batch_delay=0.05, p_missing_marker=0.15, p_truncate=0.05, p_refusal=0.05,
+    # Retries absorb most faults; these rates (and this fake seed) leave two rejections in 24 documents.
+    config = FakeOpenAIConfig(seed=3, batch_delay=0.05, p_missing_marker=0.4, p_truncate=0.05, p_refusal=0.05,
                               p_short_brainstorm=0.3)
     prints = {}
     with FakeOpenAIServer(config) as server:
