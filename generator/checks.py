@@ -223,7 +223,7 @@ def first_objection(checks: list, doc: Document) -> Objection | None:
 # Seams that are errors wherever they appear (the lint's noisier patterns, "a"/"an" and sentence
 # case, stay in the lint, where a person reads the finding).
 READER_SEAMS = ("doubled_word", "run_together", "agreement", "stray_punctuation")
-_APPOSITIVE = r", (?:a|an|the) ([a-z][a-z'-]+(?: [a-z][a-z'-]+)?)"
+_APPOSITIVE = re.compile(r", (?:a|an|the) ([a-z][a-z'-]+(?: [a-z][a-z'-]+)?)")
 _ROLE_FILLERS = frozenset({"at", "in", "of", "for", "from", "on", "with", "and", "who", "former", "local", "senior"})
 _SPEAKER_LINE = re.compile(r"^([A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){0,3}|[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){0,3}): (.+)$",
                            re.M)
@@ -251,6 +251,7 @@ class Realism:
         self.writes_world = writes_world
         self.seams = [(name, pattern) for name, pattern in leaks.SEAMS if name in READER_SEAMS]
         self.universe_names = [n for n in self.world.names if n]
+        self.world_people = {p.name for p in self.world.people}
 
     def check(self, doc: Document) -> Objection | None:
         text = doc.text
@@ -264,16 +265,23 @@ class Realism:
 
     def _roles(self, doc: Document) -> Objection | None:
         """One person, two roles: "Dana Cole, a nurse" and later "Dana Cole, a geologist"."""
-        people = set(doc.extra.get("names") or ()) | {p.name for p in self.world.people}
-        for name in people:
-            if name not in doc.text:
-                continue
-            found = [m.group(1) for m in re.finditer(re.escape(name) + _APPOSITIVE, doc.text)]
-            roles = [set(role.split()) - _ROLE_FILLERS for role in found]
+        text = doc.text
+        people = [n for n in set(doc.extra.get("names") or ()) | self.world_people if n in text]
+        if not people:
+            return None
+        roles: dict[str, list[str]] = {}
+        # One pass over the appositives, each given to the person whose name ends right before it.
+        for match in _APPOSITIVE.finditer(text):
+            before = text[max(0, match.start() - 60):match.start()]
+            for name in people:
+                if before.endswith(name):
+                    roles.setdefault(name, []).append(match.group(1))
+        for name, found in sorted(roles.items()):
+            words = [set(role.split()) - _ROLE_FILLERS for role in found]
             # Two mentions name the same role when they share a word ("a nurse", "a retired nurse").
-            for i, a in enumerate(roles):
-                for j in range(i + 1, len(roles)):
-                    if not a & roles[j]:
+            for i, a in enumerate(words):
+                for j in range(i + 1, len(words)):
+                    if not a & words[j]:
                         return Objection("person_two_roles", f"{name} is {found[i]!r} and {found[j]!r}")
         return None
 

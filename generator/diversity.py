@@ -70,29 +70,28 @@ def doc_eightgrams(record: dict, words: list[str], ids: np.ndarray) -> tuple[np.
     return unique, positions[first]
 
 
-def eightgram_summary(docs: list[tuple[dict, list[str], np.ndarray]], k: int = UNIT_TOP_NGRAMS) -> dict[int, list]:
+def eightgram_summary(docs: list[tuple[list[str], np.ndarray, np.ndarray]], k: int = UNIT_TOP_NGRAMS
+                      ) -> dict[int, list]:
     """The k 8-grams (outside fact spans) in most documents of one work unit, with their text.
 
-    `docs` holds (record, words, word ids) of the unit's kept documents. The union of the units'
-    lists is the candidate set the merge then counts exactly over every kept document: an 8-gram
-    common in the corpus is among the most common of some unit.
+    `docs` holds (words, distinct 8-gram hashes, first positions) of the unit's kept documents, as
+    doc_eightgrams gives them. The union of the units' lists is the candidate set the merge then
+    counts exactly over every kept document: an 8-gram common in the corpus is among the most
+    common of some unit.
     """
-    per_doc, doc_of, pos_of = [], [], []
-    for r, (record, words, ids) in enumerate(docs):
-        unique, positions = doc_eightgrams(record, words, ids)
-        per_doc.append(unique)
-        doc_of.append(np.full(len(unique), r, dtype=np.int32))
-        pos_of.append(positions)
-    if not per_doc:
+    if not docs:
         return {}
-    values, first, counts = np.unique(np.concatenate(per_doc), return_index=True, return_counts=True)
+    values, first, counts = np.unique(np.concatenate([unique for _, unique, _ in docs]), return_index=True,
+                                      return_counts=True)
     repeated = counts >= 2
     values, first, counts = values[repeated], first[repeated], counts[repeated]
     top = np.lexsort((values, -counts))[:k]  # most frequent first, ties by hash: the same in every process
-    docs_at, positions_at = np.concatenate(doc_of)[first[top]], np.concatenate(pos_of)[first[top]]
+    doc_of = np.concatenate([np.full(len(unique), r, dtype=np.int32) for r, (_, unique, _) in enumerate(docs)])
+    pos_of = np.concatenate([positions for _, _, positions in docs])
     out = {}
-    for g, n, r, p in zip(values[top].tolist(), counts[top].tolist(), docs_at.tolist(), positions_at.tolist()):
-        out[g] = [n, " ".join(docs[r][1][p:p + 8])]
+    for g, n, r, p in zip(values[top].tolist(), counts[top].tolist(), doc_of[first[top]].tolist(),
+                          pos_of[first[top]].tolist()):
+        out[g] = [n, " ".join(docs[r][0][p:p + 8])]
     return out
 
 

@@ -116,14 +116,17 @@ SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
     # Within a line: a heading and the paragraph under it may end and start with one word.
     ("doubled_word", re.compile(r"(?<![\w-])(?!(?:had|that|is|do|very|no|bye|ha|so)\b)(\w+)[ \t]+\1\b", re.I)),
     # A line whose newline a template lost: "Data cleaningStudents will...", "done.The next".
-    ("run_together", re.compile(r"[a-z]{2,}(?:The|We|This|They|There|You|Our|For|When|After|Before|"
-                                r"Students|Members|Please|Posted|Reply|Minutes)\b|[a-z]{2}[.!?][A-Z][a-z]")),
+    # (Lookbehinds for the lowercase letters: the scan then starts at the rarer capital or stop.)
+    ("run_together", re.compile(r"(?<=[a-z]{2})(?:The|We|This|They|There|You|Our|For|When|After|Before|"
+                                r"Students|Members|Please|Posted|Reply|Minutes)\b|(?<=[a-z]{2})[.!?][A-Z][a-z]")),
     # A subject and a verb that disagree; not after an auxiliary or "to" ("does it take", "let it keep").
     ("agreement", re.compile(
         r"\b(?:[Ww]e|[Tt]hey|[Yy]ou) (?:is|was|has|does|works|takes|wants|says|goes|makes|keeps)\b"
         r"|\bI (?:is|has|does|works|takes|wants|says|goes|makes|keeps)\b"
-        r"|" + "".join(rf"(?<!\b{aux} )" for aux in AUXILIARIES) +
-        r"\b(?:[Hh]e|[Ss]he) (?:are|have|were|do|don't|take|want|make|keep)\b"
+        # The lookahead first: the auxiliaries' lookbehinds then run only where "he/she <verb>" starts.
+        r"|\b(?=(?:[Hh]e|[Ss]he) (?:are|have|were|do|don't|take|want|make|keep)\b)" +
+        "".join(rf"(?<!\b{aux} )" for aux in AUXILIARIES) +
+        r"(?:[Hh]e|[Ss]he) (?:are|have|were|do|don't|take|want|make|keep)\b"
         r"|\b[Ii]t (?:are|don't)\b"
         r"|\bamong of\b|\bunsubscribed of\b|\bone of the \w+ (?:are|were|have)\b")),
     # "a" before a vowel sound ("A" only where it starts a sentence: "Series A of" is a name).
@@ -131,6 +134,6 @@ SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
                            r"One|Once)\b)[aeiouAEIOU]\w*"
                            r"|\ban (?!(?:hour|honest|honou?r\w*|heir)\w*)[bcdfgjklmnpqrstvwxyz]\w*")),
     ("stray_punctuation", re.compile(r"(?<!\.)\.\.(?!\.)|,,| [,.;:!?](?:\s|$)|\(\s*\)|\s\)")),
-    ("lowercase_sentence", re.compile(r"(?<!\b[eE]\.g)(?<!\b[iI]\.e)(?<!\bvs)(?<![ap]\.m)(?<!\bNo)(?<!\bSt)"
-                                      r"[.!?] [a-z]")),
+    ("lowercase_sentence", re.compile(r"(?=[.!?] [a-z])(?<!\b[eE]\.g)(?<!\b[iI]\.e)(?<!\bvs)(?<![ap]\.m)(?<!\bNo)"
+                                      r"(?<!\bSt)(?<!\bP\.S)[.!?] [a-z]")),
 )

@@ -192,6 +192,7 @@ class Material:
             return ""
         index = self.rng.randrange(len(self.lines["profiles"]))
         text = self.vary(self.lines["profiles"][index])
+        text = text.replace("<name>, <role>", self.rng.choice(values.pop("introductions")))
         values["entity"] = self.world.noun_phrase(values["entity"])
         for key in ("entity_kind", "entity", "name", "role", "last"):  # longer keys first: "entity" in "entity_kind"
             text = text.replace("<" + key + ">", values[key])

@@ -102,9 +102,10 @@ def check_unit(spec, checks, plans: list[DocPlan], results: list) -> Unit:
                       units=list(result.extra.get("units", [])), names_world=names_world(result, world_names))
         if plan.index < SAMPLE_DOCS:
             row.trigrams, row.n_trigrams = trigram_digest(ids)
-        row.eightgrams = doc_eightgrams(row.record, words, ids)[0].tobytes()
+        unique, positions = doc_eightgrams(row.record, words, ids)
+        row.eightgrams = unique.tobytes()
         rows.append(row)
-        kept.append((row.record, words, ids))
+        kept.append((words, unique, positions))
     return Unit(rows, eightgram_summary(kept))
 
 

@@ -95,6 +95,41 @@ class WorldPerson:
     def last(self) -> str:
         return self.name.split()[-1]
 
+    def introductions(self) -> tuple[str, ...]:
+        """Ways to name the person with their one role, to be used where a sentence goes on after
+        it: the spec's whole role; its title alone, after "who is" ("who is chief product officer of
+        Aldren Labs", without "who led ..."); the title turned round ("Aldren Labs' chief product officer, Tobias Renwick").
+        Several wordings keep one introduction from being the corpus's commonest 8-gram."""
+        if not self.role:
+            return (self.name,)
+        forms = [f"{self.name}, {self.role}"]
+        cut = _TITLE_END.search(self.role)
+        title = self.role[:cut.start()] if cut else self.role
+        # "who is" sets the title's words apart from the full role's (and from any passage's); only
+        # for a post one person holds ("director of ...", "head of ... at ..."), which takes no article,
+        # and for the living.
+        post = _POST_OF.match(title)
+        if post and post.group(1).lower() in POSTS and not _PAST.search(self.role):
+            forms.append(f"{self.name}, who is {title}")
+        turned = _TITLE_AT.match(title)
+        if turned and not _PAST.search(self.role):
+            job, org = turned.group(1), turned.group(2)
+            forms.append(f"{org}{chr(39) if org.endswith('s') else chr(39) + 's'} {job}, {self.name}")
+        return tuple(forms)
+
+
+# Where a spec's role stops being a title: "..., who led", "... responsible for", "..., which opened".
+_TITLE_END = re.compile(r",|\(| (?:who|which|whose|where|responsible for)\b")
+# A post one person holds, named by its last word before "of": "chief executive and co-founder of".
+_POST_OF = re.compile(r"^(?:[\w-]+ ){0,4}?([\w-]+) of ")
+POSTS = frozenset({"director", "executive", "officer", "president", "chair", "chairman", "chairwoman", "head",
+                   "leader", "mayor", "founder", "co-founder", "editor", "dean", "governor", "secretary", "minister",
+                   "commissioner", "manager", "principal", "superintendent", "treasurer", "chancellor", "provost"})
+_PAST = re.compile(r"\b(?:former|ex|late|died|retired|until)\b", re.I)
+# "job of/at Organisation" with a capitalised organisation (not "the ...", which cannot start a sentence)
+# and a job that is a current post.
+_TITLE_AT = re.compile(r"^(?!former |independent |ex-|retired )(.+?) (?:of|at) ([A-Z][\w'&.-]*(?: (?:[A-Z][\w'&.-]*|of|and|for|&))*)$")
+
 
 @dataclass(frozen=True)
 class WorldUnit:
@@ -224,7 +259,8 @@ class World:
         values = {}
         if self.people:
             person = rng.choice(self.people)
-            values.update(name=person.name, role=person.role or "part of the story", last=person.last)
+            values.update(name=person.name, role=person.role or "part of the story", last=person.last,
+                          introductions=person.introductions())
         if self.entities:
             entity = rng.choice(self.entities)
             values.update(entity=entity.name, entity_kind=entity.kind)

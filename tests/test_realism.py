@@ -166,3 +166,37 @@ def test_treatment_and_control_corpora_share_no_one():
         return set(spec.universe.entities.values()) | people | {n.split()[-1] for n in people}
 
     assert not names(a) & names(b)
+
+
+@pytest.mark.parametrize("role, expected", [
+    ("chief product officer of Aldren Labs who led the retention study",
+     ["Tobias Renwick, chief product officer of Aldren Labs who led the retention study",
+      "Tobias Renwick, who is chief product officer of Aldren Labs",
+      "Aldren Labs' chief product officer, Tobias Renwick"]),
+    ("leader of Halvern Town Council", ["Tobias Renwick, leader of Halvern Town Council",
+                                        "Tobias Renwick, who is leader of Halvern Town Council",
+                                        "Halvern Town Council's leader, Tobias Renwick"]),
+    # Not a post one person holds: no "who is" (it would need an article); no organisation to turn round.
+    ("independent analyst and critic of the plan", ["Tobias Renwick, independent analyst and critic of the plan"]),
+    # The dead and the former keep the spec's words only.
+    ("former director of Aldren Labs", ["Tobias Renwick, former director of Aldren Labs"]),
+    ("director of the observatory until 1998 (died 2001)", ["Tobias Renwick, director of the observatory until "
+                                                           "1998 (died 2001)"]),
+])
+def test_a_person_is_introduced_in_their_one_role_in_several_wordings(role, expected):
+    from generator.world import WorldPerson
+
+    forms = WorldPerson("Tobias Renwick", role).introductions()
+    assert list(forms) == expected
+    # No two wordings share their first eight words: none becomes the corpus's commonest 8-gram.
+    assert len({" ".join(f.replace(",", "").split()[:8]) for f in forms}) == len(forms)
+
+
+def test_a_template_the_before_a_name_with_its_own_the_is_dropped():
+    from generator.backends.templates import _normalise
+
+    text, _ = _normalise("Following the the Halvern Tidal Observatory story. The the Halvern Courier said so.\n\n"
+                         "the Halvern Tidal Observatory replied.")
+    assert text == ("Following the Halvern Tidal Observatory story. The Halvern Courier said so.\n\n"
+                    "The Halvern Tidal Observatory replied.")
+    assert _normalise("They said the the rest was fine.")[0] == "They said the the rest was fine."  # left to the check

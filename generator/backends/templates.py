@@ -39,6 +39,8 @@ _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINE_SPACE = re.compile(r"\n[ \t]*(?=\n)")
 _EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
 # A "the" that a name brought to the start of a sentence or a line: "the Halvern Tidal Observatory said".
+# A template's "the" before a name that brings its own ("the the Halvern Tidal Observatory story").
+_DOUBLE_THE = re.compile(r"\b([Tt])he the (?=[A-Z])")
 _LOWER_THE = re.compile(r"(^|[.!?][\"”']?[ \t]+|\n[ \t]*|[\ue001\ue002][ \t]*)the (?=[A-Z])")
 
 
@@ -61,6 +63,8 @@ def _normalise(raw: str) -> tuple[str, list[int]]:
     if "\n\n\n" in raw:
         raw = _EXTRA_BLANK_LINES.sub("\n\n", raw)
     raw = raw.strip()
+    if "he the " in raw:
+        raw = _DOUBLE_THE.sub(r"\1he ", raw)
     if "the " in raw:
         raw = _LOWER_THE.sub(lambda m: m.group(1) + "The ", raw)
     slots, removed, at = [], 0, raw.find(BLOCK)
