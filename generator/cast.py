@@ -106,6 +106,8 @@ class Person:
         self.gender = rng.choice(("m", "f"))
         self.first = names.draw(names.first[self.gender], rng)
         self.last = names.draw(names.last, rng)
+        while self.last == self.first:  # "Thomas Thomas": Faker's tables share some names
+            self.last = names.draw(names.last, rng)
         self.name = f"{self.first} {self.last}"
         self.initials = f"{self.first[0]}.{self.last[0]}."
         self.he, self.him, self.his = PRONOUNS[self.gender]

@@ -223,6 +223,8 @@ class TemplatesBackend(Backend):
         phrasings = fact.premise(choice.premise).phrasings if choice.premise else fact.phrasings[choice.explicitness]
         mention = variation.tidy(variation.expand(phrasings[choice.phrasing % len(phrasings)], rng.choice, {}))
         rendered = re.sub(r"\s+", " ", str(macro(MENTION_OPEN + mention + MENTION_CLOSE))).strip()
+        if "he the " in rendered:  # before the offsets are taken
+            rendered = _DOUBLE_THE.sub(r"\1he ", rendered)
         if rendered.count(MENTION_OPEN) != 1 or rendered.count(MENTION_CLOSE) != 1:
             path = self.library.genres[plan.genre].path
             raise TemplateError(f"{path}: a frame or aside macro must print its mention exactly once")
