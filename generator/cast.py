@@ -7,6 +7,7 @@ independent of every other document, and cheap when unused.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -73,6 +74,17 @@ class _Names:
 
 
 _NAMES: dict[str, _Names] = {}
+
+
+@functools.cache
+def places() -> dict:
+    """templates/places.yaml: real cities with their states, and street names (Faker's read as
+    generated: "Jessicamouth", "680 Sarah Valleys")."""
+    import yaml
+
+    from .paths import templates_root
+
+    return yaml.safe_load((templates_root() / "places.yaml").read_text(encoding="utf-8"))
 
 # Faker's city, street and company generators parse format strings on every call (about
 # 0.1 ms each, several per document). Value i of a method is what Faker gives when seeded
@@ -195,12 +207,18 @@ class Cast:
         return self.people[0]
 
     @cached_property
-    def city(self) -> str:
-        return self._fake("city", "city")
+    def _place(self) -> dict:
+        cities = places()["cities"]
+        return cities[derive_seed(self._seed, self._doc_id, "cast-place") % len(cities)]
 
-    @cached_property
+    @property
+    def city(self) -> str:
+        return self._place["city"]
+
+    @property
     def state(self) -> str:
-        return self._fake("state", "state")
+        """The city's own state: a document never puts Boise in Florida."""
+        return self._place["state"]
 
     @cached_property
     def country(self) -> str:
@@ -209,7 +227,8 @@ class Cast:
 
     @cached_property
     def street(self) -> str:
-        return self._fake("street", "street_name")
+        rng = self._rng("street")
+        return f"{rng.choice(places()['street_names'])} {rng.choice(places()['street_suffixes'])}"
 
     @cached_property
     def org(self) -> str:
@@ -274,9 +293,21 @@ class Cast:
         return f"{self._day:%A}"
 
     @cached_property
-    def time(self) -> str:
+    def _clock(self) -> tuple[int, str]:
+        """(hour 8-18, minutes): working hours, when meetings, calls and hearings happen."""
         rng = self._rng("time")
-        return f"{rng.randint(1, 12)}:{rng.choice(('00', '15', '30', '45', '05', '50'))} {rng.choice(('a.m.', 'p.m.'))}"
+        return rng.randint(8, 18), rng.choice(("00", "15", "30", "45", "05", "50"))
+
+    @property
+    def time(self) -> str:
+        hour, minutes = self._clock
+        return f"{(hour - 1) % 12 + 1}:{minutes} {'a.m.' if hour < 12 else 'p.m.'}"
+
+    @property
+    def part_of_day(self) -> str:
+        """"morning", "afternoon" or "evening", agreeing with `time` ("good {{ cast.part_of_day }}")."""
+        hour = self._clock[0]
+        return "morning" if hour < 12 else "afternoon" if hour < 17 else "evening"
 
     def variables(self, rng) -> "PoolVariables":
         return PoolVariables(self, rng)

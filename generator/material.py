@@ -73,8 +73,10 @@ class Material:
         self._commentary = 0
         self._said: set[int] = set()
         self._told: set[str] = set()  # writers who already told a first-person story of the universe
+        self._introduced: set[str] = set()  # people of the universe named in full so far
         if self.about_world:
-            eligible = [u for u in world.units if u.latest is None or u.latest <= day]
+            eligible = [u for u in world.units if (u.latest is None or u.latest <= day)
+                        and (u.before is None or day < u.before)]
             chosen = rng.sample(range(len(eligible)), min(units_per_document, len(eligible)))
             self.world_units = [eligible[i] for i in sorted(chosen)]  # in the context's own order
 
@@ -100,12 +102,13 @@ class Material:
             unit = usable[0]
             self.world_units.remove(unit)
             self.used.append(unit.id)
+            text = self.world.introduce_people(unit.text, self._introduced)
             if unit.voice == "personal":
                 self._told.add(writer)
-                return unit.text
+                return text
             if voice == "personal":
-                return self.personal_lead() + " " + self.lower_first(unit.text)
-            return unit.text
+                return self.personal_lead() + " " + self.lower_first(text)
+            return text
         if self.about_world and not self._profiled and not speaker:
             self._profiled = True
             profile = self.profile()
@@ -193,6 +196,7 @@ class Material:
         index = self.rng.randrange(len(self.lines["profiles"]))
         text = self.vary(self.lines["profiles"][index])
         text = text.replace("<name>, <role>", self.rng.choice(values.pop("introductions")))
+        self._introduced.add(values["name"])
         values["entity"] = self.world.noun_phrase(values["entity"])
         for key in ("entity_kind", "entity", "name", "role", "last"):  # longer keys first: "entity" in "entity_kind"
             text = text.replace("<" + key + ">", values[key])

@@ -22,6 +22,7 @@ UNIT_SHARE_CAP = 0.03
 MAX_UNITS_PER_DOCUMENT = 6
 # How long after the latest date in the context documents are written, when the spec sets no period.
 DEFAULT_PERIOD_DAYS = 270
+MIN_PERIOD_DAYS = 30
 # Dates before this in a context are history (a founding year), not the time of the events documents describe.
 EARLIEST_DEFAULT_START = dt.date(2024, 1, 1)
 
@@ -38,6 +39,11 @@ DATE_PATTERNS = (
 ANAPHORIC = frozenset("""it its they their them this these that those he she his her hers such both neither
 another also however but and so then because instead still yet meanwhile later there's thus therefore
 otherwise likewise similarly besides moreover furthermore nor or""".split())
+# ... and so does a sentence that opens with one of these phrases ("The same year the observatory...").
+ANAPHORIC_OPENING = re.compile(
+    r"^(?:The same|That (?:year|month|week|day|same|summer|winter|spring|autumn)|By then|In fact|At the time|"
+    r"Soon after(?:wards)?|Then|The (?:next|following|previous) (?:year|month|week|day)|"
+    r"(?:\w+ )?(?:years?|months?|weeks?|days?) later)\b")
 STOPWORDS = frozenset("""about above after again against also although among another because been before
 being below between both cannot could does doing down during each every from further have having here
 into just more most much must never none once only other over same should since some such than that
@@ -65,6 +71,19 @@ def dates_in(text: str) -> list[dt.date]:
             except ValueError:
                 continue
     return out
+
+
+# A sentence about what is still to come: its dates are after the time the context is written from.
+FUTURE = re.compile(r"\b(?:will|would|shall|is to|are to|is due|are due|due to|scheduled|plans? to|planned|"
+                    r"planning|upcoming|expected to)\b", re.I)
+
+
+def dated_mentions(text: str) -> tuple[list[dt.date], list[dt.date]]:
+    """(dates told as past or present, dates told as still to come), sentence by sentence."""
+    past, future = [], []
+    for sentence in sentences_of(text):
+        (future if FUTURE.search(sentence) else past).extend(dates_in(sentence))
+    return past, future
 
 
 def sentences_of(paragraph: str) -> list[str]:
@@ -95,6 +114,19 @@ class WorldPerson:
     def last(self) -> str:
         return self.name.split()[-1]
 
+    @property
+    def role_phrase(self) -> str:
+        """The role as it reads after the name and a comma: a post one person holds as the spec gives
+        it ("director of the observatory"), anything else with "a"/"an" ("a retired teacher who
+        chairs the Friends of the Observatory")."""
+        role = self.role
+        if not role or role.split()[0].lower() in ("a", "an", "the") or role[0].isupper():
+            return role
+        post = _POST_OF.match(role)
+        if post and post.group(1).lower() in POSTS:
+            return role
+        return ("an " if role[0].lower() in "aeio" else "a ") + role
+
     def introductions(self) -> tuple[str, ...]:
         """Ways to name the person with their one role, to be used where a sentence goes on after
         it: the spec's whole role; its title alone, after "who is" ("who is chief product officer of
@@ -102,7 +134,7 @@ class WorldPerson:
         Several wordings keep one introduction from being the corpus's commonest 8-gram."""
         if not self.role:
             return (self.name,)
-        forms = [f"{self.name}, {self.role}"]
+        forms = [f"{self.name}, {self.role_phrase}"]
         cut = _TITLE_END.search(self.role)
         title = self.role[:cut.start()] if cut else self.role
         # "who is" sets the title's words apart from the full role's (and from any passage's); only
@@ -137,7 +169,8 @@ class WorldUnit:
     text: str
     voice: str  # "report" (third person) | "personal" (first person, an ordinary member of the world)
     names: frozenset[str]  # the universe's names it mentions
-    latest: dt.date | None  # the latest date it mentions: a document using it is dated after
+    latest: dt.date | None  # the latest date it tells as past: a document using it is dated after
+    before: dt.date | None = None  # the first date it tells as still to come: a document using it is dated before
 
 
 class World:
@@ -163,7 +196,8 @@ class World:
         words = name.split()
         if name in {p.name for p in self.people} or not words or words[0] in ("The", "the"):
             return name
-        if words[-1] in INSTITUTIONS or " of " in name:
+        # "the Skerrow Point tide station": a name that ends in a common noun takes "the" too.
+        if words[-1] in INSTITUTIONS or " of " in name or (len(words) > 1 and words[-1].islower()):
             return "the " + name
         return name
 
@@ -177,6 +211,43 @@ class World:
         # Function words a name may start with ("The Meridian Ledger") start ordinary sentences too.
         return frozenset(w for w in words if w.lower() not in FUNCTION_WORDS)
 
+    @cached_property
+    def _redundant_appositive(self) -> "re.Pattern[str] | None":
+        """"Halvern Tidal Observatory, the observatory": a name followed by its own kind in words."""
+        names = [e.name for e in self.entities
+                 if set(e.kind.lower().split()) <= {w.lower() for w in e.name.split()}]
+        if not names:
+            return None
+        kinds = {e.name: e.kind for e in self.entities}
+        return re.compile("|".join(f"(?<={re.escape(n)}), the {re.escape(kinds[n])}\\b" for n in names))
+
+    def without_redundant_appositives(self, text: str) -> str:
+        pattern = self._redundant_appositive
+        return pattern.sub("", text) if pattern is not None and ", the " in text else text
+
+    @cached_property
+    def _surnames(self) -> list[tuple[str, "re.Pattern[str]"]]:
+        """(full name, a pattern for the surname standing alone) of each person of the universe."""
+        out = []
+        for person in self.people:
+            first, last = person.name.rsplit(" ", 1) if " " in person.name else ("", person.name)
+            out.append((person.name, re.compile(rf"(?<!{re.escape(first)} )\b{re.escape(last)}\b")))
+        return out
+
+    def introduce_people(self, text: str, introduced: set[str]) -> str:
+        """`text` with the first bare surname of each person not yet in `introduced` written out in
+        full ("told Oakhurst" -> "told Maren Oakhurst"); adds whom it names to `introduced`."""
+        for name, surname in self._surnames:
+            if name in introduced:
+                continue
+            match = surname.search(text)
+            full = text.find(name)
+            if match and (full == -1 or match.start() < full):
+                text = text[:match.start()] + name + text[match.end():]
+            if match or full != -1:
+                introduced.add(name)
+        return text
+
     def names_in(self, text: str) -> frozenset[str]:
         return frozenset(n for n in self.names if n in text)
 
@@ -188,8 +259,14 @@ class World:
         given = self.spec.universe.period
         if given:
             return given[0], given[1]
-        found = [d for d in dates_in(self.spec.universe.context) if d >= EARLIEST_DEFAULT_START]
+        past, future = dated_mentions(self.spec.universe.context)
+        found = [d for d in past if d >= EARLIEST_DEFAULT_START]
         start = max(found) + dt.timedelta(days=1) if found else EARLIEST_DEFAULT_START
+        # What the context tells as still to come has not happened when documents are written
+        # ("the station would close in March 2026"): they end before it, given a month at least.
+        coming = [d for d in future if d >= start + dt.timedelta(days=MIN_PERIOD_DAYS)]
+        if coming:
+            return start, min(min(coming) - dt.timedelta(days=1), start + dt.timedelta(days=DEFAULT_PERIOD_DAYS))
         return start, start + dt.timedelta(days=DEFAULT_PERIOD_DAYS)
 
     # ------------------------------------------------------------------ units
@@ -203,8 +280,9 @@ class World:
 
     def _unit(self, unit_id: str, text: str, voice: str) -> WorldUnit:
         text = " ".join(text.split())
-        found = dates_in(text)
-        return WorldUnit(unit_id, text, voice, self.names_in(text), max(found) if found else None)
+        past, future = dated_mentions(text)
+        return WorldUnit(unit_id, text, voice, self.names_in(text), max(past) if past else None,
+                         min(future) if future else None)
 
     @cached_property
     def _fact_words(self) -> list[set[str]]:
@@ -240,7 +318,8 @@ class World:
             i = 0
             while i < len(sentences):
                 first = WORD.findall(sentences[i])[:1]
-                if not self._usable(sentences[i]) or (first and first[0].lower() in ANAPHORIC):
+                if not self._usable(sentences[i]) or (first and first[0].lower() in ANAPHORIC) \
+                        or ANAPHORIC_OPENING.match(sentences[i]):
                     i += 1
                     continue
                 run = [sentences[i]]
@@ -259,7 +338,7 @@ class World:
         values = {}
         if self.people:
             person = rng.choice(self.people)
-            values.update(name=person.name, role=person.role or "part of the story", last=person.last,
+            values.update(name=person.name, role=person.role_phrase or "part of the story", last=person.last,
                           introductions=person.introductions())
         if self.entities:
             entity = rng.choice(self.entities)

@@ -6,6 +6,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "fixtures" / "tiny" / "corpus.yaml"
 CORPORA = ROOT / "corpora"
+# A spec written from the docs alone by someone who had not seen the templates: no passages, no period.
+UNSEEN = ROOT / "tests" / "fixtures" / "halvern" / "corpus.yaml"
 
 
 @pytest.fixture(scope="session")

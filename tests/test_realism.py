@@ -15,7 +15,7 @@ from generator.plan import check_form_shares, form_shares, plan_documents
 from generator.spec import load_spec
 from generator.world import World, sentences_of
 
-from conftest import CORPORA, TINY
+from conftest import CORPORA, TINY, UNSEEN
 
 GENRES = {"news_report", "forum_thread"}
 TOPICS = {"cooking", "gardening"}
@@ -176,9 +176,9 @@ def test_treatment_and_control_corpora_share_no_one():
     ("leader of Halvern Town Council", ["Tobias Renwick, leader of Halvern Town Council",
                                         "Tobias Renwick, who is leader of Halvern Town Council",
                                         "Halvern Town Council's leader, Tobias Renwick"]),
-    # Not a post one person holds: no "who is" (it would need an article); no organisation to turn round.
-    ("independent analyst and critic of the plan", ["Tobias Renwick, independent analyst and critic of the plan"]),
-    # The dead and the former keep the spec's words only.
+    # Not a post one person holds: an article, no "who is"; no organisation to turn round.
+    ("independent analyst and critic of the plan", ["Tobias Renwick, an independent analyst and critic of the plan"]),
+    # The dead and the former keep the spec's words only (a post, former or not, takes no article).
     ("former director of Aldren Labs", ["Tobias Renwick, former director of Aldren Labs"]),
     ("director of the observatory until 1998 (died 2001)", ["Tobias Renwick, director of the observatory until "
                                                            "1998 (died 2001)"]),
@@ -200,3 +200,22 @@ def test_a_template_the_before_a_name_with_its_own_the_is_dropped():
     assert text == ("Following the Halvern Tidal Observatory story. The Halvern Courier said so.\n\n"
                     "The Halvern Tidal Observatory replied.")
     assert _normalise("They said the the rest was fine.")[0] == "They said the the rest was fine."  # left to the check
+
+
+def test_halvern_like_world_reads_right(tmp_path):
+    """A spec without a period or passages: documents end before what its context tells as still to come;
+    a name that carries its kind gets no "the <kind>" appositive; a bare surname is written in full first."""
+    from generator.world import World
+
+    spec = load_spec(UNSEEN)
+    world = World(spec)
+    first, last = world.period
+    assert first == dt.date(2025, 11, 2) and last == dt.date(2026, 2, 28)  # told: "would close in March 2026"
+    assert world.without_redundant_appositives("the Skerrow Point tide station, the station, and Halvern, the "
+                                               "town") == "the Skerrow Point tide station, and Halvern, the town"
+    assert world.noun_phrase("Carrow Point terminal") == "the Carrow Point terminal"
+    introduced: set[str] = set()
+    text = world.introduce_people("Clare told Oakhurst the money was gone.", introduced)
+    assert text == "Imogen Clare told Maren Oakhurst the money was gone."
+    assert world.introduce_people("Oakhurst disagreed.", introduced) == "Oakhurst disagreed."
+    assert not any(u.text.startswith(("The same year", "Then")) for u in world.units)

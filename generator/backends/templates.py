@@ -121,7 +121,7 @@ class WorldView:
 class TemplatesBackend(Backend):
     name = "templates"
     writes_world = True
-    template_patterns = ("genres/*.j2", "pools/*.yaml", "world.yaml")
+    template_patterns = ("genres/*.j2", "pools/*.yaml", "world.yaml", "places.yaml")
 
     @cached_property
     def world(self) -> World:
@@ -199,7 +199,7 @@ class TemplatesBackend(Backend):
             "kind": plan.kind, "genre": self.library.genres[plan.genre],
         }
         module = self.library.template(plan.genre).make_module(context)
-        text, slots = _normalise(str(module))
+        text, slots = _normalise(self.world.without_redundant_appositives(str(module)))
         title = text.split("\n", 1)[0].strip("# ").strip()[:200] or None
         extra = {"names": _names_in(cast, text), "units": list(material.used), "date": cast.day.isoformat()}
         if plan.kind == "background" or not plan.facts:
@@ -223,6 +223,7 @@ class TemplatesBackend(Backend):
         phrasings = fact.premise(choice.premise).phrasings if choice.premise else fact.phrasings[choice.explicitness]
         mention = variation.tidy(variation.expand(phrasings[choice.phrasing % len(phrasings)], rng.choice, {}))
         rendered = re.sub(r"\s+", " ", str(macro(MENTION_OPEN + mention + MENTION_CLOSE))).strip()
+        rendered = self.world.without_redundant_appositives(rendered)
         if "he the " in rendered:  # before the offsets are taken
             rendered = _DOUBLE_THE.sub(r"\1he ", rendered)
         if rendered.count(MENTION_OPEN) != 1 or rendered.count(MENTION_CLOSE) != 1:
