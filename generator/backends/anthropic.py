@@ -12,7 +12,6 @@ import os
 
 from ..errors import BuildError
 from ..llm.anthropic_transport import AnthropicTransport
-from ..llm.cache import request_key
 from ..llm.executors import LLMRequest
 from .llm_pipeline import StagedLLMBackend
 
@@ -51,9 +50,7 @@ class AnthropicBackend(StagedLLMBackend):
             "system": [{"type": "text", "text": self.system_text, "cache_control": {"type": "ephemeral"}}],
             "messages": [{"role": "user", "content": user}],
         }
-        key = request_key({"endpoint": self.endpoint, "params": params, "stage": stage,
-                           "template_version": self.prompts.versions.get(stage, "0"), "sample": sample})
-        return LLMRequest(stage, key, params)
+        return self.keyed_request(stage, params, self.endpoint, sample)
 
 
 class AnthropicBatchBackend(AnthropicBackend):

@@ -16,7 +16,7 @@ from typing import ClassVar
 from ..cast import Cast
 from ..documents import DocPlan, Document, Rejection, Span
 from ..llm.batches import BatchExecutor
-from ..llm.cache import ResponseCache, default_cache_path
+from ..llm.cache import ResponseCache, default_cache_path, request_key
 from ..llm.executors import Failure, LLMRequest, MessagesExecutor
 from ..llm.journal import ApiJournal
 from ..llm.limiter import RateLimiter
@@ -117,6 +117,12 @@ class StagedLLMBackend(Backend):
 
     def request(self, stage: str, user: str, sample: int, max_tokens: int) -> LLMRequest:
         raise NotImplementedError
+
+    def keyed_request(self, stage: str, params: dict, endpoint: str, sample: int) -> LLMRequest:
+        """The request of `params`, keyed (for the cache and journals) by everything that shapes its answer."""
+        key = request_key({"endpoint": endpoint, "params": params, "stage": stage,
+                           "template_version": self.prompts.versions.get(stage, "0"), "sample": sample})
+        return LLMRequest(stage, key, params)
 
     def usage_manifest(self) -> dict:
         out = self.usage.as_manifest(self.prices, batch=self.batch)

@@ -12,7 +12,6 @@ import hashlib
 import os
 
 from ..errors import BuildError
-from ..llm.cache import request_key
 from ..llm.executors import LLMRequest
 from ..llm.openai_transport import OpenAITransport, is_local, is_openai, normalise_base_url
 from .llm_pipeline import StagedLLMBackend
@@ -61,9 +60,7 @@ class OpenAIBackend(StagedLLMBackend):
         if is_openai(base_url):
             # Routes requests with the same prefix to the same cache; derived from the prefix alone.
             params["prompt_cache_key"] = "sdfgen-" + hashlib.sha256(self.system_text.encode()).hexdigest()[:24]
-        key = request_key({"endpoint": normalise_base_url(base_url), "params": params, "stage": stage,
-                           "template_version": self.prompts.versions.get(stage, "0"), "sample": sample})
-        return LLMRequest(stage, key, params)
+        return self.keyed_request(stage, params, normalise_base_url(base_url), sample)
 
 
 class OpenAIBatchBackend(OpenAIBackend):

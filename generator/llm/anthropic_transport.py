@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .transport import APIFault, BatchItem, LLMRequest, connection_fault, error_message, status_fault
+from .transport import APIFault, BatchItem, LLMRequest, sdk_fault
 
 SDK_PARAMS = ("model", "max_tokens", "messages", "system", "metadata", "stop_sequences", "cache_control")
 # Sampling parameters API version 2026-10-21 (anthropic SDK 2.x) refuses with HTTP 400.
@@ -66,11 +66,7 @@ class AnthropicTransport:
     def fault(self, exc: BaseException) -> APIFault | None:
         import anthropic
 
-        if isinstance(exc, anthropic.APIStatusError):
-            return status_fault(exc.status_code, exc.response.headers, error_message(exc.body) or str(exc))
-        if isinstance(exc, anthropic.APIConnectionError):
-            return connection_fault(exc)
-        return None
+        return sdk_fault(exc, anthropic)
 
     # ------------------------------------------------------------------ Message Batches
     async def prepare_batch(self, requests: list[LLMRequest], signature: str) -> dict:

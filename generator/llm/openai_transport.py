@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from .transport import APIFault, BatchItem, LLMRequest, connection_fault, error_message, status_fault
+from .transport import APIFault, BatchItem, LLMRequest, sdk_fault
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BATCH_ENDPOINT = "/v1/chat/completions"
@@ -130,13 +130,9 @@ class OpenAITransport:
     def fault(self, exc: BaseException) -> APIFault | None:
         import openai
 
-        if isinstance(exc, openai.APIStatusError):
-            return status_fault(exc.status_code, exc.response.headers, error_message(exc.body) or str(exc))
-        if isinstance(exc, openai.APIConnectionError):
-            return connection_fault(exc)
         if isinstance(exc, BadResponse):
             return APIFault("server", 200, None, str(exc))
-        return None
+        return sdk_fault(exc, openai)
 
     # ------------------------------------------------------------------ Batch API
     async def prepare_batch(self, requests: list[LLMRequest], signature: str) -> dict:

@@ -92,6 +92,16 @@ def connection_fault(exc: BaseException, status_error_types=()) -> APIFault:
                     maybe_billed=not never_sent)
 
 
+def sdk_fault(exc: BaseException, sdk) -> APIFault | None:
+    """The fault of an exception raised by an SDK of the `anthropic`/`openai` family (both name their
+    HTTP-status and no-answer errors APIStatusError and APIConnectionError); None for anything else."""
+    if isinstance(exc, sdk.APIStatusError):
+        return status_fault(exc.status_code, exc.response.headers, error_message(exc.body) or str(exc))
+    if isinstance(exc, sdk.APIConnectionError):
+        return connection_fault(exc)
+    return None
+
+
 def status_fault(status: int, headers, message: str) -> APIFault:
     if status == 429:
         kind = "rate_limited"
