@@ -19,27 +19,23 @@ Usage:
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
 import math
 import random
 import re
-import socket
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from . import answers as fake_answers
-from .httpbody import BodyTooLarge, read_body
+from .http_server import ApiError, FakeServer, Handler
+from .ratelimit import Bucket
 
 __all__ = ["FakeConfig", "FakeAnthropicServer", "serve", "canonical_key", "count_tokens"]
 
@@ -138,12 +134,6 @@ def _message_text(message: dict) -> str:
     return ""
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.kind, self.message, self.headers = status, kind, message, headers or {}
-
-
 def _validate_params(params: Any) -> None:
     """Raise ApiError(400) the way the real API rejects a malformed Messages request."""
     if not isinstance(params, dict):
@@ -179,29 +169,12 @@ def _validate_params(params: Any) -> None:
 # rate limits
 
 
-class _Bucket:
-    """A continuously refilled token bucket holding at most one minute's allowance."""
-
-    def __init__(self, per_minute: int):
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.level = self.capacity
-        self.t = time.monotonic()
-
-    def refill(self, now: float) -> None:
-        self.level = min(self.capacity, self.level + (now - self.t) * self.rate)
-        self.t = now
-
-    def wait_for(self, amount: float) -> float:
-        return max(0.0, (min(amount, self.capacity) - self.level) / self.rate)
-
-
 class _RateLimiter:
     KINDS = (("requests", "rpm", "requests"), ("input-tokens", "input_tpm", "input tokens"),
              ("output-tokens", "output_tpm", "output tokens"))
 
     def __init__(self, config: FakeConfig):
-        self.buckets = {kind: _Bucket(getattr(config, attr)) for kind, attr, _ in self.KINDS
+        self.buckets = {kind: Bucket(getattr(config, attr)) for kind, attr, _ in self.KINDS
                         if getattr(config, attr)}
 
     def headers(self) -> dict[str, str]:
@@ -212,7 +185,7 @@ class _RateLimiter:
             out[f"anthropic-ratelimit-{kind}-limit"] = str(int(bucket.capacity))
             out[f"anthropic-ratelimit-{kind}-remaining"] = str(max(0, int(bucket.level)))
             out[f"anthropic-ratelimit-{kind}-reset"] = _rfc3339_seconds(
-                now_w + (bucket.capacity - bucket.level) / bucket.rate)
+                now_w + bucket.reset_seconds())
         return out
 
     def acquire(self, input_cost: int, output_reserve: int) -> tuple[str, float] | None:
@@ -263,65 +236,17 @@ class _Batch:
 # the server
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    fake: "FakeAnthropicServer"
+class FakeAnthropicServer(FakeServer):
+    thread_name = "fake-anthropic"
+    body_limit = MAX_BATCH_BODY  # the larger limit; _route holds non-batch requests to MAX_BODY
+    request_id_header = "request-id"
+    binary_type = "application/binary"
+    counters = ("requests", "messages", "usage", "faults", "rate_limited", "stop_reasons", "batches")
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "fake-anthropic/1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms delayed-ACK stall
-    sys_version = ""
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.fake._track(self.connection, False)
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - never log (keys, bodies)
-        pass
-
-    def do_GET(self) -> None:
-        self.server.fake._handle(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.fake._handle(self, "POST")
-
-    def do_DELETE(self) -> None:
-        self.server.fake._handle(self, "DELETE")
-
-    def do_PUT(self) -> None:
-        self.server.fake._handle(self, "PUT")
-
-    def do_PATCH(self) -> None:
-        self.server.fake._handle(self, "PATCH")
-
-
-class _Drop(Exception):
-    """Close the connection without answering."""
-
-
-class FakeAnthropicServer:
     def __init__(self, config: FakeConfig | None = None, host: str = "127.0.0.1", port: int = 0):
-        self.config = config or FakeConfig()
-        self._lock = threading.Lock()
-        self._rng = random.Random(self.config.seed)
+        super().__init__(config or FakeConfig(), host, port)
         self._limiter = _RateLimiter(self.config)
         self._cache: dict[str, float] = {}
-        self._batches: dict[str, _Batch] = {}
-        self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
         self._stats = {
             "requests": Counter(), "requests_total": 0, "dropped": 0, "messages": Counter(),
             "usage": Counter({"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
@@ -329,152 +254,27 @@ class FakeAnthropicServer:
             "faults": Counter(), "rate_limited": Counter(), "stop_reasons": Counter(), "batches": Counter(),
             "succeeded_keys": Counter(),
         }
-        self._httpd = _HTTPServer((host, port), _Handler)
-        self._httpd.fake = self
-        self.host, self.port = self._httpd.server_address[:2]
-        self._thread: threading.Thread | None = None
 
-    # ---- lifecycle
+    # ---- what FakeServer asks of the protocol
 
-    @property
-    def base_url(self) -> str:
-        host = self.host
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+    def _request_id(self) -> str:
+        return _new_id("req_011", 21)
 
-    def start(self) -> "FakeAnthropicServer":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"fake-anthropic-{self.port}", daemon=True)
-            self._thread.start()
-        return self
+    def _too_large(self) -> ApiError:
+        return ApiError(413, "request_too_large", "Request exceeds the maximum allowed number of bytes.")
 
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever(poll_interval=0.2)
+    def _error_payload(self, err: ApiError, request_id: str) -> dict:
+        return {"type": "error", "error": {"type": err.kind, "message": err.message}, "request_id": request_id}
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:  # idle keep-alive connections would otherwise keep their threads waiting
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._httpd.server_close()
+    def _crash_payload(self, exc: Exception, request_id: str) -> dict:
+        return self._error_payload(ApiError(500, "api_error", f"fake server error: {exc!r}"), request_id)
 
-    def __enter__(self) -> "FakeAnthropicServer":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    def _track(self, conn: socket.socket, add: bool) -> None:
-        with self._conns_lock:
-            (self._conns.add if add else self._conns.discard)(conn)
-
-    # ---- stats
-
-    @property
-    def stats(self) -> dict:
-        """A consistent snapshot: requests by HTTP status, messages by stage, usage totals, faults..."""
-        with self._lock:
-            snap = copy.deepcopy(self._stats)
-        snap["requests"] = dict(snap["requests"])
-        for key in ("messages", "usage", "faults", "rate_limited", "stop_reasons", "batches"):
-            snap[key] = dict(snap[key])
-        snap["duplicate_succeeded"] = sum(1 for n in snap["succeeded_keys"].values() if n > 1)
-        return snap
-
-    def _stats_json(self) -> dict:
-        snap = self.stats
-        snap["requests"] = {str(k): v for k, v in snap["requests"].items()}
-        snap["succeeded_keys"] = dict(snap["succeeded_keys"])
-        return snap
-
-    # ---- HTTP plumbing
-
-    def _handle(self, h: _Handler, method: str) -> None:
-        request_id = _new_id("req_011", 21)
-        status = 500
-        try:
-            url = urlsplit(h.path)
-            path = url.path.rstrip("/") or "/"
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            if path == "/_fake/stats" and method == "GET":
-                status = 200
-                self._send_json(h, 200, self._stats_json(), request_id, count=False)
-                return
-            if path == "/_fake/batches/end" and method == "POST":
-                status = 200
-                self._send_json(h, 200, {"ended": self.end_batches()}, request_id, count=False)
-                return
-            try:
-                raw = self._read_body(h, path)
-                status, payload, headers = self._route(h, method, path, query, raw)
-            except ApiError as err:
-                status = err.status
-                payload = {"type": "error", "error": {"type": err.kind, "message": err.message},
-                           "request_id": request_id}
-                headers = err.headers
-            except (_Drop, BrokenPipeError, ConnectionResetError):
-                raise
-            except Exception as exc:  # a bug in the fake: answer like the API would, and say why on stderr
-                import traceback
-
-                traceback.print_exc(file=sys.stderr)
-                status = 500
-                payload = {"type": "error", "error": {"type": "api_error", "message": f"fake server error: {exc!r}"},
-                           "request_id": request_id}
-                headers = {}
-            if isinstance(payload, bytes):
-                self._send(h, status, payload, "application/binary", request_id, headers)
-            else:
-                self._send_json(h, status, payload, request_id, headers)
-        except _Drop:
-            h.close_connection = True
-            with self._lock:
-                self._stats["requests_total"] += 1
-                self._stats["dropped"] += 1
-        except (BrokenPipeError, ConnectionResetError):
-            h.close_connection = True
-
-    def _read_body(self, h: _Handler, path: str) -> bytes:
-        try:
-            return read_body(h.rfile, h.headers, MAX_BATCH_BODY)
-        except BodyTooLarge:
-            raise ApiError(413, "request_too_large", "Request exceeds the maximum allowed number of bytes.") from None
-
-    def _send_json(self, h: _Handler, status: int, payload: Any, request_id: str,
-                   headers: dict[str, str] | None = None, count: bool = True) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self._send(h, status, body, "application/json", request_id, headers, count)
-
-    def _send(self, h: _Handler, status: int, body: bytes, content_type: str, request_id: str,
-              headers: dict[str, str] | None = None, count: bool = True) -> None:
-        reason = {529: "Overloaded", 429: "Too Many Requests"}.get(status)
-        h.send_response(status, reason)
-        h.send_header("Content-Type", content_type)
-        h.send_header("Content-Length", str(len(body)))
-        h.send_header("request-id", request_id)
-        with self._lock:
-            limit_headers = self._limiter.headers()
-            if count:
-                self._stats["requests"][status] += 1
-                self._stats["requests_total"] += 1
-        for k, v in {**limit_headers, **(headers or {})}.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
-        h.wfile.flush()
+    def _rate_headers(self, counted: bool) -> dict[str, str]:
+        return self._limiter.headers()  # on every answer, the control endpoints' too
 
     # ---- routing
 
-    def _route(self, h: _Handler, method: str, path: str, query: dict, raw: bytes):
+    def _route(self, h: Handler, method: str, path: str, query: dict, raw: bytes):
         if not path.startswith("/v1/"):
             raise ApiError(404, "not_found_error", f"Not found: {path}")
         if not self._authorised(h):
@@ -483,7 +283,7 @@ class FakeAnthropicServer:
         parts = path.split("/")[1:]  # ["v1", "messages", ...]
         limit = MAX_BATCH_BODY if parts[:3] == ["v1", "messages", "batches"] else MAX_BODY
         if len(raw) > limit:
-            raise ApiError(413, "request_too_large", "Request exceeds the maximum allowed number of bytes.")
+            raise self._too_large()
 
         def body() -> Any:
             try:
@@ -513,7 +313,7 @@ class FakeAnthropicServer:
                 return self._batch_cancel(rest[0], h)
         raise ApiError(404, "not_found_error", f"Not found: {method} {path}")
 
-    def _authorised(self, h: _Handler) -> bool:
+    def _authorised(self, h: Handler) -> bool:
         given = (h.headers.get("x-api-key") or "").strip()
         auth = h.headers.get("Authorization") or ""
         if not given and auth[:7].lower() == "bearer ":
@@ -525,23 +325,8 @@ class FakeAnthropicServer:
     def _inject_faults(self) -> None:
         """Latency and random failures, drawn from the seeded generator in a fixed number of draws."""
         cfg = self.config
-        with self._lock:
-            lo, hi = cfg.latency
-            delay = self._rng.uniform(lo, hi) if hi > 0 else 0.0
-            u = self._rng.random()
-            retry_ms = self._rng.randint(50, 200)
-            kind = None
-            for name, p in (("drop", cfg.pdrop), ("429", cfg.p429), ("529", cfg.p529), ("500", cfg.p500)):
-                if u < p:
-                    kind = name
-                    break
-                u -= p
-            if kind:
-                self._stats["faults"][kind] += 1
-        if delay > 0:
-            time.sleep(delay)
-        if kind == "drop":
-            raise _Drop()
+        kind, retry_ms = self._draw_transport_fault(
+            (("drop", cfg.pdrop), ("429", cfg.p429), ("529", cfg.p529), ("500", cfg.p500)))
         if kind == "429":
             raise ApiError(429, "rate_limit_error", "Number of concurrent connections has exceeded your rate limit. "
                            "Please try again later.", {"retry-after": "1", "retry-after-ms": str(retry_ms)})
@@ -711,18 +496,14 @@ class FakeAnthropicServer:
     # ---- batches
 
     def _batch(self, batch_id: str) -> _Batch:
-        with self._lock:
-            batch = self._batches.get(batch_id)
-        if batch is None:
-            raise ApiError(404, "not_found_error", f"No message batch found with id {batch_id!r}")
-        return batch
+        return self._find(self._batches, batch_id, "not_found_error", f"No message batch found with id {batch_id!r}")
 
     @staticmethod
-    def _host_url(h: _Handler | None, fallback: str) -> str:
+    def _host_url(h: Handler | None, fallback: str) -> str:
         host = h.headers.get("Host") if h is not None else None
         return f"http://{host}" if host else fallback
 
-    def _batch_create(self, body: Any, h: _Handler):
+    def _batch_create(self, body: Any, h: Handler):
         requests = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(requests, list) or not requests:
             raise ApiError(400, "invalid_request_error", "requests: at least one request is required")
@@ -746,16 +527,7 @@ class FakeAnthropicServer:
         delay = self.config.batch_delay
         batch = _Batch(id=_new_id("msgbatch_01"), created=now, end_at=None if delay is None else now + delay,
                        requests=items)
-        with self._lock:
-            self._batches[batch.id] = batch
-            self._stats["batches"]["created"] += 1
-            self._stats["batches"]["requests"] += len(items)
-            drop = self.config.drop_create_answers > 0
-            if drop:
-                self.config.drop_create_answers -= 1
-                self._stats["faults"]["create_answer_dropped"] += 1
-        if drop:
-            raise _Drop()  # the batch exists; the client never hears of it
+        self._add_batch(batch, len(items))
         return 200, self._batch_view(batch, h), {}
 
     def end_batches(self) -> int:
@@ -823,7 +595,7 @@ class FakeAnthropicServer:
             batch.results = results
             batch.ended_at = max(time.time(), batch.end_at)
 
-    def _batch_view(self, batch: _Batch, h: _Handler | None) -> dict:
+    def _batch_view(self, batch: _Batch, h: Handler | None) -> dict:
         self._finalize(batch)
         ended = batch.results is not None
         counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
@@ -845,7 +617,7 @@ class FakeAnthropicServer:
                             if ended else None),
         }
 
-    def _batch_list(self, query: dict, h: _Handler):
+    def _batch_list(self, query: dict, h: Handler):
         try:
             limit = max(1, min(1000, int(query.get("limit", 20))))
         except ValueError:
@@ -871,7 +643,7 @@ class FakeAnthropicServer:
         lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch.results)
         return 200, lines.encode("utf-8"), {}
 
-    def _batch_cancel(self, batch_id: str, h: _Handler):
+    def _batch_cancel(self, batch_id: str, h: Handler):
         batch = self._batch(batch_id)
         self._finalize(batch)
         with batch.lock:
@@ -896,11 +668,4 @@ class FakeAnthropicServer:
 
 def serve(config: FakeConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Run the fake in the foreground until interrupted (for `sdfgen fake-api`)."""
-    server = FakeAnthropicServer(config, host, port)
-    print(f"fake Anthropic API listening on {server.base_url}", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server._httpd.server_close()
+    FakeAnthropicServer(config, host, port).serve_until_interrupted("fake Anthropic API")

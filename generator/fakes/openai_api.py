@@ -22,24 +22,21 @@ is automatic, as OpenAI's and vLLM's: the system message, once seen, is reported
 """
 from __future__ import annotations
 
-import copy
 import email.parser
 import email.policy
 import hashlib
 import json
 import math
 import random
-import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from . import answers as fake_answers
-from .anthropic_api import ApiError, _Drop, _Handler, _HTTPServer, _new_id, canonical_key, count_tokens
-from .httpbody import BodyTooLarge, read_body
+from .anthropic_api import _new_id, canonical_key, count_tokens
+from .http_server import ApiError, FakeServer, Handler
+from .ratelimit import Bucket
 
 __all__ = ["FakeOpenAIConfig", "FakeOpenAIServer", "serve"]
 
@@ -83,21 +80,6 @@ def _content_text(content) -> str:
     return ""
 
 
-class _Bucket:
-    def __init__(self, per_minute: int):
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.level = self.capacity
-        self.t = time.monotonic()
-
-    def refill(self, now: float) -> None:
-        self.level = min(self.capacity, self.level + (now - self.t) * self.rate)
-        self.t = now
-
-    def reset_seconds(self) -> float:
-        return (self.capacity - self.level) / self.rate
-
-
 def _duration(seconds: float) -> str:
     """OpenAI's reset format: "20ms", "1.5s", "6m0s"."""
     if seconds < 1:
@@ -123,77 +105,24 @@ class _Batch:
     counts: dict = field(default_factory=lambda: {"total": 0, "completed": 0, "failed": 0})
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(FakeServer):
+    thread_name = "fake-openai"
+    path_prefix = "/v1"  # the openai SDK's base_url includes it
+    body_limit = MAX_FILE  # the larger limit; _route holds chat completions to MAX_BODY
+    request_id_header = "x-request-id"
+    binary_type = "application/octet-stream"
+    counters = ("requests", "completions", "usage", "faults", "batches")
+
     def __init__(self, config: FakeOpenAIConfig | None = None, host: str = "127.0.0.1", port: int = 0):
-        self.config = config or FakeOpenAIConfig()
-        self._lock = threading.Lock()
-        self._rng = random.Random(self.config.seed)
-        self._buckets = {name: _Bucket(limit) for name, limit in (("requests", self.config.rpm),
-                                                                   ("tokens", self.config.tpm)) if limit}
+        super().__init__(config or FakeOpenAIConfig(), host, port)
+        self._buckets = {name: Bucket(limit) for name, limit in (("requests", self.config.rpm),
+                                                                  ("tokens", self.config.tpm)) if limit}
         self._prefixes: set[str] = set()
         self._files: dict[str, dict] = {}
-        self._batches: dict[str, _Batch] = {}
-        self._conns: set = set()
-        self._conns_lock = threading.Lock()
         self._stats = {"requests": Counter(), "requests_total": 0, "dropped": 0, "completions": Counter(),
                        "usage": Counter({"prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0}),
                        "faults": Counter(), "rate_limited": 0, "batches": Counter(), "succeeded_keys": Counter(),
                        "answered_at": []}
-        self._httpd = _HTTPServer((host, port), _Handler)
-        self._httpd.fake = self
-        self.host, self.port = self._httpd.server_address[:2]
-        self._thread: threading.Thread | None = None
-
-    # ---- lifecycle (as the Anthropic fake)
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    def start(self) -> "FakeOpenAIServer":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"fake-openai-{self.port}", daemon=True)
-            self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever(poll_interval=0.2)
-
-    def stop(self) -> None:
-        import socket
-
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._httpd.server_close()
-
-    def __enter__(self) -> "FakeOpenAIServer":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    def _track(self, conn, add: bool) -> None:
-        with self._conns_lock:
-            (self._conns.add if add else self._conns.discard)(conn)
-
-    @property
-    def stats(self) -> dict:
-        """Requests by status, completions by stage, usage, faults, batches, and how often each request succeeded."""
-        with self._lock:
-            snap = copy.deepcopy(self._stats)
-        for key in ("requests", "completions", "usage", "faults", "batches"):
-            snap[key] = dict(snap[key])
-        snap["duplicate_succeeded"] = sum(1 for n in snap["succeeded_keys"].values() if n > 1)
-        return snap
 
     def end_batches(self) -> int:
         now = time.time()
@@ -207,56 +136,24 @@ class FakeOpenAIServer:
             self._finalize(batch)
         return ended
 
-    # ---- HTTP plumbing
-    def _handle(self, h, method: str) -> None:
-        request_id = "req_" + _new_id("", 24)
-        try:
-            url = urlsplit(h.path)
-            path = url.path.rstrip("/") or "/"
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            if path == "/_fake/stats" and method == "GET":
-                snap = self.stats
-                snap["requests"] = {str(k): v for k, v in snap["requests"].items()}
-                snap["succeeded_keys"] = dict(snap["succeeded_keys"])
-                self._send(h, 200, json.dumps(snap).encode(), "application/json", request_id, count=False)
-                return
-            if path == "/_fake/batches/end" and method == "POST":
-                self._send(h, 200, json.dumps({"ended": self.end_batches()}).encode(), "application/json",
-                           request_id, count=False)
-                return
-            try:
-                try:
-                    raw = read_body(h.rfile, h.headers, MAX_FILE)
-                except BodyTooLarge:
-                    raise ApiError(413, "invalid_request_error", "Request too large") from None
-                status, payload, headers = self._route(h, method, path, query, raw)
-            except ApiError as err:
-                status, headers = err.status, err.headers
-                payload = {"error": {"message": err.message, "type": err.kind, "param": None, "code": None}}
-            except (_Drop, BrokenPipeError, ConnectionResetError):
-                raise
-            except Exception as exc:  # a bug in the fake: answer like a server would, and say why on stderr
-                import traceback
+    # ---- what FakeServer asks of the protocol
+    def _request_id(self) -> str:
+        return "req_" + _new_id("", 24)
 
-                traceback.print_exc(file=sys.stderr)
-                status, headers = 500, {}
-                payload = {"error": {"message": f"fake server error: {exc!r}", "type": "server_error"}}
-            if isinstance(payload, bytes):
-                self._send(h, status, payload, "application/octet-stream", request_id, headers)
-            else:
-                self._send(h, status, json.dumps(payload, ensure_ascii=False).encode(), "application/json",
-                           request_id, headers)
-        except _Drop:
-            h.close_connection = True
-            with self._lock:
-                self._stats["requests_total"] += 1
-                self._stats["dropped"] += 1
-        except (BrokenPipeError, ConnectionResetError):
-            h.close_connection = True
+    def _too_large(self) -> ApiError:
+        return ApiError(413, "invalid_request_error", "Request too large")
 
-    def _limit_headers(self) -> dict[str, str]:
+    def _error_payload(self, err: ApiError, request_id: str) -> dict:
+        return {"error": {"message": err.message, "type": err.kind, "param": None, "code": None}}
+
+    def _crash_payload(self, exc: Exception, request_id: str) -> dict:
+        return {"error": {"message": f"fake server error: {exc!r}", "type": "server_error"}}
+
+    def _rate_headers(self, counted: bool) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if not counted:  # the control endpoints' answers carry none
+            return out
         now = time.monotonic()
-        out = {}
         for name, bucket in self._buckets.items():
             bucket.refill(now)
             out[f"x-ratelimit-limit-{name}"] = str(int(bucket.capacity))
@@ -264,24 +161,7 @@ class FakeOpenAIServer:
             out[f"x-ratelimit-reset-{name}"] = _duration(bucket.reset_seconds())
         return out
 
-    def _send(self, h, status: int, body: bytes, content_type: str, request_id: str, headers=None,
-              count: bool = True) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", content_type)
-        h.send_header("Content-Length", str(len(body)))
-        h.send_header("x-request-id", request_id)
-        with self._lock:
-            limits = self._limit_headers() if count else {}
-            if count:
-                self._stats["requests"][status] += 1
-                self._stats["requests_total"] += 1
-        for k, v in {**limits, **(headers or {})}.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
-        h.wfile.flush()
-
-    def _route(self, h, method: str, path: str, query: dict, raw: bytes):
+    def _route(self, h: Handler, method: str, path: str, query: dict, raw: bytes):
         if not path.startswith("/v1/"):
             raise ApiError(404, "invalid_request_error", f"Unknown request URL: {method} {path}")
         given = (h.headers.get("Authorization") or "")[7:].strip()
@@ -299,7 +179,7 @@ class FakeOpenAIServer:
 
         if parts == ["chat", "completions"] and method == "POST":
             if len(raw) > MAX_BODY:
-                raise ApiError(413, "invalid_request_error", "Request too large")
+                raise self._too_large()
             return self._completions(body())
         if parts == ["models"] and method == "GET":
             return 200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "sdfgen"}]}, {}
@@ -325,23 +205,7 @@ class FakeOpenAIServer:
 
     def _inject_faults(self) -> None:
         cfg = self.config
-        with self._lock:
-            lo, hi = cfg.latency
-            delay = self._rng.uniform(lo, hi) if hi > 0 else 0.0
-            u = self._rng.random()
-            retry_ms = self._rng.randint(50, 200)
-            kind = None
-            for name, p in (("drop", cfg.pdrop), ("429", cfg.p429), ("500", cfg.p500)):
-                if u < p:
-                    kind = name
-                    break
-                u -= p
-            if kind:
-                self._stats["faults"][kind] += 1
-        if delay > 0:
-            time.sleep(delay)
-        if kind == "drop":
-            raise _Drop()
+        kind, retry_ms = self._draw_transport_fault((("drop", cfg.pdrop), ("429", cfg.p429), ("500", cfg.p500)))
         if kind == "429":
             raise ApiError(429, "requests", "Rate limit reached for requests (burst). Please try again shortly.",
                            {"retry-after": "1", "retry-after-ms": str(retry_ms)})
@@ -454,7 +318,7 @@ class FakeOpenAIServer:
         return 200, completion, {}
 
     # ---- files
-    def _upload(self, h, raw: bytes):
+    def _upload(self, h: Handler, raw: bytes):
         parser = email.parser.BytesParser(policy=email.policy.HTTP)
         message = parser.parsebytes(b"Content-Type: " + (h.headers.get("Content-Type") or "").encode() + b"\r\n\r\n"
                                     + raw)
@@ -480,11 +344,7 @@ class FakeOpenAIServer:
         return self._files[file_id]
 
     def _file(self, file_id: str) -> dict:
-        with self._lock:
-            found = self._files.get(file_id)
-        if found is None:
-            raise ApiError(404, "invalid_request_error", f"No such File object: {file_id}")
-        return found
+        return self._find(self._files, file_id, "invalid_request_error", f"No such File object: {file_id}")
 
     # ---- batches
     def _batch_create(self, body: Any):
@@ -507,24 +367,11 @@ class FakeOpenAIServer:
         batch = _Batch(_new_id("batch_", 24), source["view"]["id"], dict(body.get("metadata") or {}), now,
                        None if delay is None else now + delay, lines)
         batch.counts["total"] = len(lines)
-        with self._lock:
-            self._batches[batch.id] = batch
-            self._stats["batches"]["created"] += 1
-            self._stats["batches"]["requests"] += len(lines)
-            drop = self.config.drop_create_answers > 0
-            if drop:
-                self.config.drop_create_answers -= 1
-                self._stats["faults"]["create_answer_dropped"] += 1
-        if drop:
-            raise _Drop()
+        self._add_batch(batch, len(lines))
         return 200, self._batch_view(batch), {}
 
     def _batch(self, batch_id: str) -> _Batch:
-        with self._lock:
-            batch = self._batches.get(batch_id)
-        if batch is None:
-            raise ApiError(404, "invalid_request_error", f"No batch found with id '{batch_id}'")
-        return batch
+        return self._find(self._batches, batch_id, "invalid_request_error", f"No batch found with id '{batch_id}'")
 
     def _finalize(self, batch: _Batch) -> None:
         with self._lock:
@@ -607,11 +454,4 @@ class FakeOpenAIServer:
 
 def serve(config: FakeOpenAIConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Run the fake in the foreground until interrupted (for `sdfgen fake-api --protocol openai`)."""
-    server = FakeOpenAIServer(config, host, port)
-    print(f"fake OpenAI-compatible API listening on {server.base_url}", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server._httpd.server_close()
+    FakeOpenAIServer(config, host, port).serve_until_interrupted("fake OpenAI-compatible API")
