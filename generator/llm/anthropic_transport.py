@@ -8,20 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .transport import APIFault, BatchItem, LLMRequest, sdk_fault
+from .transport import APIFault, BatchItem, LLMRequest, sdk_arguments, sdk_fault
 
 SDK_PARAMS = ("model", "max_tokens", "messages", "system", "metadata", "stop_sequences", "cache_control")
 # Sampling parameters API version 2026-10-21 (anthropic SDK 2.x) refuses with HTTP 400.
 REFUSED_PARAMS = ("temperature", "top_p", "top_k")
-
-
-def sdk_arguments(params: dict) -> dict:
-    """Parameters the SDK names go as keywords; any others travel in extra_body, so the body is exactly `params`."""
-    named = {k: v for k, v in params.items() if k in SDK_PARAMS}
-    extra = {k: v for k, v in params.items() if k not in SDK_PARAMS}
-    if extra:
-        named["extra_body"] = extra
-    return named
 
 
 def response_record(message) -> dict:
@@ -59,7 +50,7 @@ class AnthropicTransport:
         self.client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0, timeout=600.0)
 
     async def send(self, params: dict) -> tuple[dict, Any]:
-        raw = await self.client.messages.with_raw_response.create(**sdk_arguments(params))
+        raw = await self.client.messages.with_raw_response.create(**sdk_arguments(params, SDK_PARAMS))
         message = await raw.parse()
         return response_record(message), raw.headers
 

@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from .transport import APIFault, BatchItem, LLMRequest, sdk_fault
+from .transport import APIFault, BatchItem, LLMRequest, sdk_arguments, sdk_fault
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BATCH_ENDPOINT = "/v1/chat/completions"
@@ -85,14 +85,6 @@ def response_record(data: Any) -> dict:
                       "cache_creation_input_tokens": 0, "cache_read_input_tokens": min(cached, prompt)}}
 
 
-def sdk_arguments(params: dict) -> dict:
-    named = {k: v for k, v in params.items() if k in SDK_PARAMS}
-    extra = {k: v for k, v in params.items() if k not in SDK_PARAMS}
-    if extra:
-        named["extra_body"] = extra
-    return named
-
-
 def _lines(blob: bytes) -> list[dict]:
     out = []
     for line in blob.decode("utf-8", "replace").splitlines():
@@ -120,7 +112,7 @@ class OpenAITransport:
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=self.endpoint, max_retries=0, timeout=600.0)
 
     async def send(self, params: dict) -> tuple[dict, Any]:
-        raw = await self.client.chat.completions.with_raw_response.create(**sdk_arguments(params))
+        raw = await self.client.chat.completions.with_raw_response.create(**sdk_arguments(params, SDK_PARAMS))
         try:
             data = json.loads(raw.content)
         except ValueError:

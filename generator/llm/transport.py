@@ -125,3 +125,12 @@ def error_message(body) -> str:
             return str(body["message"])[:300]
         except (TypeError, KeyError):
             return str(body)[:300] if body else ""
+
+
+def sdk_arguments(params: dict, sdk_params: tuple[str, ...]) -> dict:
+    """Parameters the SDK names go as keywords; any others travel in extra_body, so the body is exactly `params`."""
+    named = {k: v for k, v in params.items() if k in sdk_params}
+    extra = {k: v for k, v in params.items() if k not in sdk_params}
+    if extra:
+        named["extra_body"] = extra
+    return named
