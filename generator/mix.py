@@ -22,10 +22,10 @@ COUNT_BATCH = 64  # documents tokenised together; the few counted past the stop 
 class Tally:
     """What a mix read and took from its ordinary source."""
 
-    rows_read: int = 0
-    skipped_empty: int = 0
-    documents: int = 0
-    tokens: int = 0
+    rows_read: int = 0  # rows of the source looked at, taken or not
+    skipped_empty: int = 0  # rows whose text was empty or whitespace
+    documents: int = 0  # rows taken into the mix
+    tokens: int = 0  # the tokens of the rows taken
 
 
 def mix_target(by: str, ratio: float, synthetic_documents: int, synthetic_tokens: int) -> int:

@@ -82,9 +82,10 @@ class BatchExecutor:
         return set(state["batches"]) | set(state["collected"])
 
     # ------------------------------------------------------------------ calls
-    async def _call(self, make, what: str):
-        """A batch API call other than create, retried through 429/529/5xx and dropped connections
-        (the SDK's own retries are off so that every retry is ours to count)."""
+    async def _call(self, make, what: str, before_retry=None):
+        """A batch API call, retried through 429/529/5xx and dropped connections (the SDK's own
+        retries are off so that every retry is ours to count). `before_retry(fault)` may end the
+        retries with a value of its own (create: a batch found to exist after all)."""
         connection_failures = 0
         for attempt in range(self.attempts):
             try:
@@ -99,12 +100,15 @@ class BatchExecutor:
                 if fault.kind == "invalid":
                     raise FatalAPIError(f"the batch API at {self.transport.endpoint} refused {what}: HTTP "
                                         f"{fault.status}: {fault.message}") from None
+                if before_retry is not None and (found := await before_retry(fault)) is not None:
+                    return found
                 connection_failures = connection_failures + 1 if fault.kind == "connection" else 0
                 if connection_failures >= MAX_CONNECTION_FAILURES:
                     raise _unreachable(self.transport, what, connection_failures)
                 await asyncio.sleep(parse_retry_after(fault.headers) or _backoff(attempt))
         raise FatalAPIError(f"the batch API at {self.transport.endpoint} kept failing on {what} after "
-                            f"{self.attempts} attempts")
+                            f"{self.attempts} attempts; nothing was published, and rerunning the same "
+                            "command resumes the build")
 
     async def _find(self, signature: str, keys: list[str], since: float, prepared: dict, state: dict) -> str | None:
         return await self._call(lambda: self.transport.find_batch(signature, keys, since, prepared, self._known(state)),
@@ -128,36 +132,24 @@ class BatchExecutor:
         since = time.time()
         state["pending"][signature] = {"keys": keys, "stages": stages, "since": since, "prepared": prepared}
         self._save(state)
-        connection_failures = 0
-        for attempt in range(self.attempts):
-            try:
-                batch_id = await self.transport.create_batch(chunk, signature, prepared)
-            except Exception as exc:  # noqa: BLE001 - classified below
-                fault = self.transport.fault(exc)
-                if fault is None:
-                    raise
-                self.journal.error(f"batch_create_{fault.status or 'connection'}")
-                if fault.kind == "auth":
-                    raise auth_error(self.transport, fault) from None
-                if fault.kind == "invalid":
-                    raise FatalAPIError(f"the batch API at {self.transport.endpoint} refused a batch: HTTP "
-                                        f"{fault.status}: {fault.message}") from None
-                if fault.kind in ("connection", "server") and (fault.kind == "server" or fault.maybe_billed):
-                    # The batch may exist although its answer never came: look before creating another.
-                    found = await self._find(signature, keys, since, prepared, state)
-                    if found:
-                        return self._adopt(state, found, keys, stages, signature)
-                connection_failures = connection_failures + 1 if fault.kind == "connection" else 0
-                if connection_failures >= MAX_CONNECTION_FAILURES:
-                    raise _unreachable(self.transport, "create", connection_failures)
-                await asyncio.sleep(parse_retry_after(fault.headers) or _backoff(attempt))
-                continue
+        adopted = []
+
+        async def look_for_it(fault) -> str | None:
+            if fault.kind == "server" or (fault.kind == "connection" and fault.maybe_billed):
+                # The batch may exist although its answer never came: look before creating another.
+                found = await self._find(signature, keys, since, prepared, state)
+                if found:
+                    adopted.append(self._adopt(state, found, keys, stages, signature))
+                    return found
+            return None
+
+        batch_id = await self._call(lambda: self.transport.create_batch(chunk, signature, prepared), "create",
+                                    look_for_it)
+        if not adopted:
             self.sent += len(chunk)
             self._record(state, batch_id, keys, stages, signature)
             self.log(f"submitted batch {batch_id} with {len(chunk)} requests")
-            return batch_id
-        raise FatalAPIError(f"the batch API at {self.transport.endpoint} kept failing on create after {self.attempts} attempts; "
-                  "nothing was published, and rerunning the same command resumes the build")
+        return batch_id
 
     def _adopt(self, state: dict, batch_id: str, keys: list[str], stages: list[str], signature: str) -> str:
         self.adopted += 1
