@@ -138,7 +138,9 @@ class MessagesExecutor:
                 raise APIUnreachable(f"cannot reach the API at {self.transport.endpoint} ({fault.message}; "
                                      f"{self.connection_failures} attempts in a row got no answer); nothing was "
                                      "published, and rerunning the same command resumes the build")
-            await self._backoff(attempt)
+            # A refused connection costs nothing and answers at once: retry soon, so that an API out of
+            # reach is named within seconds rather than after minutes of ever longer waits.
+            await self._backoff(attempt, cap=30.0 if fault.maybe_billed else 1.0)
             return fault.message
         self.connection_failures = 0
         retry_after = parse_retry_after(fault.headers)
@@ -157,5 +159,5 @@ class MessagesExecutor:
         await self._backoff(attempt)
         return f"HTTP {fault.status}" if fault.status else fault.kind
 
-    async def _backoff(self, attempt: int) -> None:
-        await asyncio.sleep(min(30.0, 0.25 * 2 ** attempt) * (0.5 + self._jitter.random()))
+    async def _backoff(self, attempt: int, cap: float = 30.0) -> None:
+        await asyncio.sleep(min(cap, 0.25 * 2 ** attempt) * (0.5 + self._jitter.random()))
