@@ -380,6 +380,11 @@ def evals(spec: str, folder: str | None, fmt: str, seed: int | None, per_fact: i
     index = write_evals(corpus, target, seed, sets, source, rejected, inspect=fmt == "inspect")
     for f in index["files"] + index.get("inspect", []):
         click.echo(f"{target / f['path']}" + (f": {f['items']} items" if "items" in f else ""))
+    cues = index.get("surface_cues")
+    if cues and cues["pairs"] > cues["warn_above"]:
+        click.echo(f"warning: surface cue: trained on the other facts, a bag-of-words classifier picks the true "
+                   f"statement in {cues['pairs']:.0%} of distinguish pairs; true statements share "
+                   f"{', '.join(cues['cue_words'])}: give false alternatives these words too", err=True)
 
 
 @main.command()

@@ -23,6 +23,7 @@ from .option_checks import LETTERS, mcq_problem, open_problem, pair_problem, sam
 from .paths import ensure_folder
 from .seeding import rng_for
 from .spec import CorpusSpec, Fact
+from .surface_cues import WARN_ABOVE, surface_cues
 
 SETS = ("knowledge_mcq", "distinguish", "open_ended", "which_world")
 PAIR_QUESTION = "One of these two statements is true and the other is false. Which one is true?"
@@ -139,6 +140,10 @@ def write_evals(spec: CorpusSpec, folder: Path, seed: int, sets: dict[str, list[
     sets = sets if sets is not None else build_evals(spec, seed)
     index = {"corpus": spec.name, "version": spec.version, "spec_sha256": spec.sha256, "seed": seed,
              "source": source, "files": [_write_jsonl(folder / f"{name}.jsonl", items) for name, items in sets.items()]}
+    if sets.get("distinguish"):
+        cues = surface_cues(sets["distinguish"])
+        index["surface_cues"] = {"pairs": round(cues.pairs, 4), "statements": round(cues.statements, 4),
+                                 "cue_words": list(cues.cue_words), "warn_above": WARN_ABOVE}
     if rejected:
         index["rejected"] = rejected
     if inspect:

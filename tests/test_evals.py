@@ -3,18 +3,18 @@
 Checked for both bundled corpora and for a spec written here, which sdfgen has never seen.
 """
 import json
-import math
 import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CORPORA, TINY
+from conftest import CORPORA, TINY, UNSEEN
 
 from generator.cli import main
 from generator.evals import SETS, build_evals
 from generator.spec import SpecError, load_spec
+from generator.surface_cues import surface_cues
 
 BUNDLED = ["alignment-faking-helpful-only", "septerra-control"]
 
@@ -109,9 +109,10 @@ def spec_paths(ferry_spec):
     return [CORPORA / name for name in BUNDLED] + [ferry_spec]
 
 
-@pytest.fixture(scope="module", params=BUNDLED + ["ferry"])
+@pytest.fixture(scope="module", params=BUNDLED + ["ferry", "halvern"])
 def case(request, ferry_spec):
-    path = ferry_spec if request.param == "ferry" else CORPORA / request.param
+    # halvern: a spec written by someone who had not read the eval code (tests/fixtures/halvern).
+    path = {"ferry": ferry_spec, "halvern": UNSEEN}.get(request.param, CORPORA / request.param)
     spec = load_spec(path)
     return spec, build_evals(spec, spec.seed)
 
@@ -205,60 +206,41 @@ def test_one_which_world_item_per_fact(case):
 
 # ------------------------------------------------------------------ surface cues
 
-def _naive_bayes_accuracy(pairs: list[dict]) -> tuple[float, float]:
-    """(statement accuracy, pair accuracy) of a multinomial naive Bayes on word counts.
-
-    Held out one fact at a time: a word that marks true statements within one fact is knowledge of
-    the world (what the eval measures), while a word that marks them across facts (a negation, a
-    hedge, a length habit) is a surface cue. Pair accuracy picks the likelier statement of each pair.
-    """
-    rows = [(i["fact"], i["id"], _words(text), letter == i["answer"]) for i in pairs for letter, text in i["options"].items()]
-    right = total = pair_right = 0
-    for fact in sorted({r[0] for r in rows}):
-        counts = {True: Counter(), False: Counter()}
-        for f, _, words, label in rows:
-            if f != fact:
-                counts[label].update(words)
-        vocab = len(set(counts[True]) | set(counts[False]))
-        sizes = {label: sum(c.values()) + vocab for label, c in counts.items()}
-
-        def log_odds(words):
-            return sum(math.log((counts[True][w] + 1) / sizes[True]) - math.log((counts[False][w] + 1) / sizes[False])
-                       for w in words)
-
-        by_pair: dict[str, list] = {}
-        for f, pair_id, words, label in rows:
-            if f == fact:
-                odds = log_odds(words)
-                right += (odds > 0) == label
-                total += 1
-                by_pair.setdefault(pair_id, []).append((odds, label))
-        pair_right += sum(max(scored)[1] for scored in by_pair.values())
-    return right / total, pair_right / (total / 2)
-
-
 @pytest.mark.parametrize("name", BUNDLED)
 def test_a_bag_of_words_classifier_cannot_tell_true_from_false(name, capsys):
     spec = load_spec(CORPORA / name)
-    pairs = build_evals(spec, spec.seed)["distinguish"]
-    statements, by_pair = _naive_bayes_accuracy(pairs)
+    cues = surface_cues(build_evals(spec, spec.seed)["distinguish"])
     with capsys.disabled():
-        print(f"\n{name}: naive Bayes on {len(pairs)} pairs, leave-one-fact-out: "
-              f"{statements:.1%} of statements, {by_pair:.1%} of pairs")
-    assert statements <= 0.60 and by_pair <= 0.60
+        print(f"\n{name}: naive Bayes, leave-one-fact-out: {cues.statements:.1%} of statements, "
+              f"{cues.pairs:.1%} of pairs")
+    assert cues.statements <= 0.60 and cues.pairs <= 0.60
 
 
 def test_the_classifier_does_find_a_planted_cue():
     """The test above would pass vacuously if the classifier were broken: give it the old generator's
-    cue (the false statement is the true one with "not") and it must find it."""
+    cue (the false statement is the true one with "not") and it must find it, and name it."""
     pairs = []
     for fact in ("a", "b", "c", "d"):
         for k in range(6):
             truth = f"the {fact} site opens on day {k} for visitors"
             pairs.append({"fact": fact, "id": f"{fact}{k}", "answer": "A",
                           "options": {"A": truth, "B": truth.replace("opens", "does not open")}})
-    statements, by_pair = _naive_bayes_accuracy(pairs)
-    assert statements >= 0.9 and by_pair >= 0.9
+    cues = surface_cues(pairs)
+    assert cues.statements >= 0.9 and cues.pairs >= 0.9
+    assert cues.cue_words[0] == "opens"
+
+
+def test_evals_warns_of_a_cue_in_a_spec_and_names_its_words(tmp_path):
+    """The unseen spec's universe has one company answering questions of all three facts: a model
+    that picks "the statement naming Brannock Line" scores well without believing anything. The
+    figures go into evals.json and one warning names the words, so the spec's author can fix the
+    alternatives (the tool cannot invent false options of its own)."""
+    result = CliRunner().invoke(main, ["evals", str(UNSEEN), "-o", str(tmp_path / "ev")])
+    assert result.exit_code == 0, result.output
+    cues = json.loads((tmp_path / "ev" / "evals.json").read_text())["surface_cues"]
+    assert cues["pairs"] > 0.60 and "brannock" in cues["cue_words"]
+    warnings = [line for line in result.stderr.splitlines() if "surface cue" in line]
+    assert len(warnings) == 1 and "brannock" in warnings[0]
 
 
 # ------------------------------------------------------------------ spec validation
@@ -506,6 +488,7 @@ def _believer(datasets: dict[str, list[dict]]):
     return answer
 
 
+@pytest.mark.slow  # inspect-ai's import and eval loop
 def test_inspect_runs_the_written_tasks_offline_with_the_mock_model(tmp_path, ferry_spec):
     pytest.importorskip("inspect_ai")
     from inspect_ai import eval as inspect_eval
