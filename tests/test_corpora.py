@@ -43,6 +43,10 @@ def test_library_has_at_least_twelve_genres(library):
     "cast._seed", "cast.__class__.__mro__", "rng._rng.seed", "cast.author.__dict__",
     "cast.variables.__func__.__globals__", "cast.author.name.format.__globals__", "topic.__init__",
     "rng.choice.__self__", "cast.variables(rng).__class__", "rng.shuffled([1]).__class__.__base__",
+    # The fast paths for str, list, dict and Jinja's namespace: public methods only, str.format sandboxed.
+    "'x'.__class__.__mro__", "[].__class__", "({}).__class__", "[].append.__self__.__class__",
+    "'{0.__class__}'.format(1)", "'{0.__init__.__globals__}'.format(cast)", "namespace(a=1).__class__",
+    "'x'.upper.__self__.__class__",
 ])
 def test_templates_stay_sandboxed(library, expression):
     """The fast attribute path for our own objects still refuses private and internal names."""
@@ -55,5 +59,7 @@ def test_templates_stay_sandboxed(library, expression):
     context = {"cast": Cast(1, "doc"), "rng": RNG(rng), "topic": TopicView(next(iter(library.topics.values())), rng)}
     assert library.env.from_string("{{ cast.author.name }} in {{ cast.city }}").render(context).strip()
     assert library.env.from_string("{{ rng.choice(['only']) }}").render(context) == "only"
+    assert library.env.from_string("{% set xs = [] %}{% set _ = xs.append('a b'.upper()) %}{% set ns = namespace(v=1) %}"
+                                   "{{ xs[0].split()|join('-') }}{{ ns.v }}").render(context) == "A-B1"
     with pytest.raises(SecurityError):
         library.env.from_string("{{ " + expression + " }}").render(context)

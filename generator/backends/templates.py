@@ -19,11 +19,11 @@ from .. import variation
 from ..cast import Cast
 from ..documents import Document, DocPlan, Rejection, Span
 from ..errors import TemplateError
-from ..library import RNG, TopicView
-from ..material import Material, load_world_lines
+from ..library import RNG, TopicView, trust
+from ..material import Exchange, Material, load_world_lines
 from ..plan import WORLD_TOPIC
 from ..seeding import rng_for
-from ..world import World
+from ..world import World, WorldPerson
 from . import Backend
 
 BLOCK = "\ue001"  # insertion point before a paragraph
@@ -305,6 +305,9 @@ class _SubjectTopic:
 
     def __init__(self, subject: str):
         self.id, self.tags, self.headlines, self.name = "world", (), [], subject
+
+
+trust(DocView, WorldView, _SubjectTopic, WorldPerson, Exchange)
 
 
 class _DocumentVariables:
