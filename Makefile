@@ -39,9 +39,10 @@ $(CHROMIUM):
 test: $(VENV)/.installed-test $(CHROMIUM)
 	$(BIN)/python -m pytest
 
-# Everything but the tests marked slow (kills, Ray, batch polling): the loop to run while editing.
+# Everything but the tests marked slow (kills, Ray, browser, batch polling): the loop to run while
+# editing, one test file per worker on two workers.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

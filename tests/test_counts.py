@@ -112,6 +112,7 @@ def test_the_spec_count_means_kept_fact_documents(tmp_path):
     assert manifest["requested_documents"] is None
 
 
+@pytest.mark.slow  # six builds
 def test_replacements_are_deterministic_for_any_worker_count_and_unit_size(tmp_path):
     spec = strict_spec(tmp_path)
     one = build(spec, tmp_path / "one", count=40, progress=False, log=quiet).manifest

@@ -93,6 +93,7 @@ def rows_of(out: Path, folder: str) -> list[dict]:
     return pq.read_table(out / folder).to_pylist()
 
 
+@pytest.mark.slow  # starts chromium
 def test_report_page_in_a_real_browser(planted_build, browser, tmp_path):
     result = CliRunner().invoke(main, ["report", str(planted_build), "-o", str(tmp_path / "page.html")])
     assert result.exit_code == 0, result.output

@@ -84,6 +84,7 @@ def test_build_through_the_sdk(tmp_path, api_key, backend):
     assert stats["duplicate_succeeded"] == 0
 
 
+@pytest.mark.slow  # the SDK's backoff through injected faults
 def test_faults_are_survived_and_nothing_is_lost(tmp_path, api_key):
     config = FakeConfig(seed=5, p429=0.10, p529=0.05, p500=0.02, pdrop=0.01, p_missing_marker=0.1,
                         p_truncate=0.05, p_refusal=0.05, p_no_closing_tag=0.05, p_short_brainstorm=0.3)

@@ -197,6 +197,7 @@ def test_openai_batch_resumes_after_sigkill_and_adopts_a_lost_create(tmp_path):
     assert manifest["backend"]["options"]["api_errors"].get("batch_adopted") == 1
 
 
+@pytest.mark.slow  # twenty refused connections, each retried after up to a second
 def test_unreachable_api_stops_the_build_in_one_line_and_a_rerun_resumes(tmp_path):
     import socket
 
