@@ -6,6 +6,7 @@ objects handed to them (cast, people, rng, topic, genre) are defined here or in 
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from pathlib import Path
 from types import BuiltinMethodType, FunctionType, MethodType
 
 from . import variation
-from .cast import Cast, Person, PoolVariables
+from .cast import EVERYDAY_PERIOD, Cast, Person, PoolVariables
 from .errors import TemplateError
 from .paths import templates_root, user_cache
 from .spec import load_spec
@@ -63,6 +64,13 @@ class Topic:
     angles: tuple[Angle, ...]
     exchanges: tuple[Unit, ...]  # a question with two or three answers that address it
     names: tuple[str, ...] = ()
+    # The earliest date an everyday document on the topic may carry (AI lawsuits are not news in 2019).
+    dated_from: dt.date | None = None
+
+    @property
+    def everyday_period(self) -> tuple[dt.date, dt.date]:
+        return (max(self.dated_from, EVERYDAY_PERIOD[0]) if self.dated_from else EVERYDAY_PERIOD[0],
+                EVERYDAY_PERIOD[1])
 
     @property
     def headlines(self) -> list[str]:
@@ -159,6 +167,10 @@ def _load_topic(path: Path) -> Topic:
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict) or "name" not in data:
         raise TemplateError(f"{path}: a topic pool needs name, tags, angles and exchanges")
+    dated_from = data.get("dated_from")
+    if dated_from is not None and (type(dated_from) is not dt.date or not dated_from < EVERYDAY_PERIOD[1]):
+        raise TemplateError(f"{path}: dated_from: {dated_from!r} is not a date (YYYY-MM-DD) before "
+                            f"{EVERYDAY_PERIOD[1]:%Y-%m-%d}")
     names = data["name"] if isinstance(data["name"], list) else [data["name"]]
     angles = []
     for i, raw in enumerate(data.get("angles") or []):
@@ -176,7 +188,7 @@ def _load_topic(path: Path) -> Topic:
     if not angles:
         raise TemplateError(f"{path}: angles: a topic pool needs at least one angle")
     return Topic(id=path.stem, name=str(names[0]), tags=tuple(data.get("tags") or ()), angles=tuple(angles),
-                 exchanges=tuple(exchanges), names=tuple(str(n) for n in names))
+                 exchanges=tuple(exchanges), names=tuple(str(n) for n in names), dated_from=dated_from)
 
 
 def _bytecode_cache():

@@ -219,3 +219,29 @@ def test_halvern_like_world_reads_right(tmp_path):
     assert text == "Imogen Clare told Maren Oakhurst the money was gone."
     assert world.introduce_people("Oakhurst disagreed.", introduced) == "Oakhurst disagreed."
     assert not any(u.text.startswith(("The same year", "Then")) for u in world.units)
+
+
+def test_everyday_documents_on_a_recent_topic_are_dated_after_it_became_news(tmp_path):
+    """A pool's `dated_from` bounds the dates of its everyday documents: no 2019 story on AI lawsuits."""
+    from generator.backends import BackendContext, BackendSettings
+    from generator.backends.templates import TemplatesBackend
+    from generator.library import load_spec_and_library
+
+    spec, library = load_spec_and_library(CORPORA / "alignment-faking-helpful-only")
+    recent = {t.id: t.dated_from for t in library.topics.values() if t.dated_from}
+    assert recent, "no pool declares dated_from"
+    backend = TemplatesBackend(BackendContext(spec, library, spec.seed, BackendSettings(), tmp_path))
+    plans = [p for p in plan_documents(spec, spec.seed, total=3000) if p.kind == "background" and p.topic in recent]
+    dates = [dt.date.fromisoformat(d.extra["date"]) for d in map(backend.write_one, plans[:40])
+             if isinstance(d, Document)]
+    assert len(dates) >= 20 and all(day >= recent[p.topic] for day, p in zip(dates, plans))
+    assert min(dates) < dt.date(2025, 1, 1)  # still spread over the years since, not piled at the end
+
+
+def test_a_pool_date_that_is_not_a_date_is_one_clear_error(tmp_path):
+    from generator.library import _load_topic
+
+    pool = tmp_path / "ai-news.yaml"
+    pool.write_text("name: AI news\ndated_from: last spring\nangles:\n  - headlines: [x]\n    report: [y]\n")
+    with pytest.raises(Exception, match=r"ai-news.yaml: dated_from: 'last spring' is not a date"):
+        _load_topic(pool)

@@ -159,7 +159,9 @@ class TemplatesBackend(Backend):
     def _attempt(self, plan: DocPlan, attempt: int) -> Document | str:
         rng = rng_for(self.seed, plan.id, "render", attempt)
         about_world = plan.placement == "about_world"
-        cast = Cast(self.seed, plan.id, self.world.period if plan.kind == "fact" else None)
+        pool = self.library.topics.get(plan.topic)
+        cast = Cast(self.seed, plan.id, self.world.period if plan.kind == "fact" else
+                    (pool.everyday_period if pool is not None and pool.dated_from else None))
         subject = self._subject(plan, rng)
         variables = _DocumentVariables(cast.variables(rng), self.world.noun_phrase(subject) if subject else "",
                                        WorldView(self.world, subject).kind if subject else "")
