@@ -245,3 +245,9 @@ def test_a_pool_date_that_is_not_a_date_is_one_clear_error(tmp_path):
     pool.write_text("name: AI news\ndated_from: last spring\nangles:\n  - headlines: [x]\n    report: [y]\n")
     with pytest.raises(Exception, match=r"ai-news.yaml: dated_from: 'last spring' is not a date"):
         _load_topic(pool)
+
+
+def test_years_in_finds_the_years_a_template_sorts_by():
+    from generator.backends.templates import years_in
+
+    assert years_in("Founded in 1962, sold in 2024; not 12024, 1850 or 20245.") == [1962, 2024]
