@@ -62,27 +62,37 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 
 def dates_in(text: str) -> list[dt.date]:
+    return [date for date, _ in _dates_at(text)]
+
+
+def _dates_at(text: str) -> list[tuple[dt.date, int]]:
+    """Each date of `text` with where it starts."""
     out = []
     for pattern, parts in DATE_PATTERNS:
         for match in pattern.finditer(text):
             year, month, day = parts(match)
             try:
-                out.append(dt.date(year, month, day))
+                out.append((dt.date(year, month, day), match.start()))
             except ValueError:
                 continue
     return out
 
 
 # A sentence about what is still to come: its dates are after the time the context is written from.
-FUTURE = re.compile(r"\b(?:will|would|shall|is to|are to|is due|are due|due to|scheduled|plans? to|planned|"
-                    r"planning|upcoming|expected to)\b", re.I)
+# "Scheduled" only as a verb: "a scheduled conversation" in November 2024 is in the past.
+FUTURE = re.compile(r"\b(?:will|would|shall|is to|are to|is due|are due|due to|(?:is|are|was|were|be) scheduled|"
+                    r"scheduled (?:to|for)|plans? to|planned|planning|upcoming|expected to)\b", re.I)
 
 
 def dated_mentions(text: str) -> tuple[list[dt.date], list[dt.date]]:
     """(dates told as past or present, dates told as still to come), sentence by sentence."""
     past, future = [], []
     for sentence in sentences_of(text):
-        (future if FUTURE.search(sentence) else past).extend(dates_in(sentence))
+        # A date told before the sentence turns to the future stays past: "In July 2024 two members
+        # introduced a bill that would require ..." (the bill's introduction is not still to come).
+        turn = FUTURE.search(sentence)
+        for date, at in _dates_at(sentence):
+            (future if turn and turn.start() < at else past).append(date)
     return past, future
 
 
@@ -157,10 +167,30 @@ _POST_OF = re.compile(r"^(?:[\w-]+ ){0,4}?([\w-]+) of ")
 POSTS = frozenset({"director", "executive", "officer", "president", "chair", "chairman", "chairwoman", "head",
                    "leader", "mayor", "founder", "co-founder", "editor", "dean", "governor", "secretary", "minister",
                    "commissioner", "manager", "principal", "superintendent", "treasurer", "chancellor", "provost"})
+ACTING_KINDS = frozenset("""lab laboratory company firm body board council trust foundation fund charity agency
+authority commission committee newspaper paper outlet union association society group club institute university
+school hospital bank regulator ministry department office observatory museum library developer contractor operator
+provider publisher startup corporation business cooperative""".split())
+_DEAD = re.compile(r"\b(?:died|late|deceased)\b", re.I)
 _PAST = re.compile(r"\b(?:former|ex|late|died|retired|until)\b", re.I)
 # "job of/at Organisation" with a capitalised organisation (not "the ...", which cannot start a sentence)
 # and a job that is a current post.
 _TITLE_AT = re.compile(r"^(?!former |independent |ex-|retired )(.+?) (?:of|at) ([A-Z][\w'&.-]*(?: (?:[A-Z][\w'&.-]*|of|and|for|&))*)$")
+
+
+def _singular(word: str) -> str:
+    word = word.lower()
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("es") and word[:-2].endswith(("ss", "sh", "ch", "x")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _restates(kind: str, name: str) -> bool:
+    """Whether a kind in words only repeats words of the name ("lab" of "Aldren Labs")."""
+    words = {_singular(w) for w in name.split()}
+    return bool(kind.split()) and all(_singular(w) in words for w in kind.split())
 
 
 @dataclass(frozen=True)
@@ -213,9 +243,9 @@ class World:
 
     @cached_property
     def _redundant_appositive(self) -> "re.Pattern[str] | None":
-        """"Halvern Tidal Observatory, the observatory": a name followed by its own kind in words."""
-        names = [e.name for e in self.entities
-                 if set(e.kind.lower().split()) <= {w.lower() for w in e.name.split()}]
+        """"Halvern Tidal Observatory, the observatory", "Aldren Labs, the lab": a name followed by its
+        own kind in words, when every word of the kind is a word of the name, singular or plural."""
+        names = [e.name for e in self.entities if _restates(e.kind, e.name)]
         if not names:
             return None
         kinds = {e.name: e.kind for e in self.entities}
@@ -334,14 +364,24 @@ class World:
         return units
 
     def profile_values(self, rng) -> dict[str, str]:
-        """A person and an entity of the universe, for the generic profile lines of templates/world.yaml."""
+        """A person and an entity of the universe, for the profile lines of templates/world.yaml: a
+        living person when there is one (the lines speak of the present), and an entity their role
+        does not already name, preferably one whose kind in words adds to its name ("Brannock Line,
+        the shipping company", not "Aldren Labs, the lab")."""
         values = {}
         if self.people:
-            person = rng.choice(self.people)
+            living = [p for p in self.people if not _DEAD.search(p.role)] or self.people
+            person = rng.choice(living)
             values.update(name=person.name, role=person.role_phrase or "part of the story", last=person.last,
                           introductions=person.introductions())
         if self.entities:
-            entity = rng.choice(self.entities)
+            role = values.get("role", "")
+            others = [e for e in self.entities if e.name not in role] or self.entities
+            telling = [e for e in others if not _restates(e.kind, e.name) and not e.kind.endswith("s")
+                       and not e.is_model] or others
+            # Something that acts (a company, a council, a fund) can be "involved"; a program or a place less so.
+            acting = [e for e in telling if e.kind.split()[-1] in ACTING_KINDS] or telling
+            entity = rng.choice(acting)
             values.update(entity=entity.name, entity_kind=entity.kind)
         return values
 
