@@ -265,6 +265,21 @@ def _sandbox_class():
 TRUSTED_HELPER_MODULES = frozenset({"generator.backends.templates"})
 
 
+_TOPICS: dict[Path, tuple[tuple[int, int], Topic]] = {}
+
+
+def _cached_topic(path: Path) -> Topic:
+    """A pool parsed once per process while the file is unchanged: parsing the 32 bundled pools costs
+    0.15 s, paid by every build, plan and evals call of a process (the test suite makes hundreds).
+    Topics are frozen, so sharing one is safe."""
+    stat = path.stat()
+    key = (stat.st_mtime_ns, stat.st_size)
+    cached = _TOPICS.get(path)
+    if cached is None or cached[0] != key:
+        cached = _TOPICS[path] = (key, _load_topic(path))
+    return cached[1]
+
+
 class TemplateLibrary:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -273,7 +288,7 @@ class TemplateLibrary:
             with path.open(encoding="utf-8") as fh:
                 self.genres[path.stem] = _parse_meta(path, fh.readline())
         self.topics: dict[str, Topic] = {
-            path.stem: _load_topic(path) for path in sorted((self.root / "pools").glob("*.yaml"))
+            path.stem: _cached_topic(path) for path in sorted((self.root / "pools").glob("*.yaml"))
         }
         self._env = None
         self._compiled: dict[str, object] = {}
