@@ -40,9 +40,9 @@ test: $(VENV)/.installed-test $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 # Everything but the tests marked slow (kills, Ray, browser, batch polling): the loop to run while
-# editing, one test file per worker on two workers.
+# editing, on two workers.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist load
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 from conftest import TINY
 
@@ -42,6 +43,7 @@ def test_plan_writes_nothing_and_is_deterministic(tmp_path, monkeypatch):
     assert other["documents"] == 10 and other["fact_documents"] == 5
 
 
+@pytest.mark.slow  # a subprocess
 def test_console_script_build_prints_fingerprint(tmp_path):
     exe = subprocess.run([sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(tmp_path / "o"),
                           "--count", "12"], capture_output=True, text=True)

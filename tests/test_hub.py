@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 from fakehub import FakeHubServer
 
@@ -13,6 +14,7 @@ def _push(server, out, *extra):
                                      *extra])
 
 
+@pytest.mark.slow  # a push and a datasets load
 def test_push_one_commit_byte_for_byte_and_tagged(tiny_copy, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     manifest = json.loads((tiny_copy / "manifest.json").read_text())

@@ -100,6 +100,7 @@ def _one_line_error(result, *words):
         assert w in lines[0], lines[0]
 
 
+@pytest.mark.slow  # datasets' own retries
 def test_unknown_dataset_or_revision_is_one_line(hub, tiny_build, tmp_path):
     out = tmp_path / "x.jsonl"
     missing = sdfgen(hub, tmp_path, "export", tiny_build, "--format", "text-jsonl", "-o", out,

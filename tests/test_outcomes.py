@@ -3,6 +3,7 @@ import json
 import re
 import shutil
 
+import pytest
 from click.testing import CliRunner
 from conftest import TINY
 
@@ -43,6 +44,7 @@ def test_verify_covers_the_card_and_every_file_the_build_wrote(tiny_copy):
     assert bad.exit_code == 1 and "README.md" in bad.output
 
 
+@pytest.mark.slow  # matplotlib
 def test_plots_written_into_the_dataset_are_listed_and_verified(tiny_copy, tmp_path):
     result = run("stats", tiny_copy, "--plots", tiny_copy / "plots")
     assert result.exit_code == 0, result.output

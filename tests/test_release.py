@@ -1,11 +1,13 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 from conftest import TINY
 
 from generator.cli import main
 
 
+@pytest.mark.slow  # three builds
 def test_release_diff_rebuild_round_trip(tiny_copy, tmp_path):
     runner = CliRunner()
     root = tmp_path / "manifests"

@@ -189,6 +189,7 @@ def test_report_page_in_a_real_browser(planted_build, browser, tmp_path):
     shutil.copy(top, SCREENSHOT_COPY.with_name("report-screenshot-top.png"))
 
 
+@pytest.mark.slow  # two reports of a planted build
 def test_sample_is_seeded_and_covers_every_genre_and_fact(tiny_build):
     manifest = json.loads((tiny_build / "manifest.json").read_text())
     assert manifest["totals"]["documents"] > 40
@@ -268,6 +269,7 @@ def test_default_output_is_in_the_dataset_folder(tiny_copy):
     assert not list(tiny_copy.glob(".report.html.*"))  # the temp file was renamed, not left behind
 
 
+@pytest.mark.slow  # a Hub round trip
 def test_report_of_a_copy_pushed_to_the_hub(planted_build, tmp_path, monkeypatch):
     """The Hub holds the card, manifest, spec and kept shards but not rejected/: the page says so."""
     from fakehub import FakeHubServer

@@ -1,10 +1,12 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
 
 
+@pytest.mark.slow  # matplotlib
 def test_stats_tables_json_and_plots(tiny_copy):
     runner = CliRunner()
     text = runner.invoke(main, ["stats", str(tiny_copy)])

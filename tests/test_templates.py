@@ -22,6 +22,7 @@ def loaded():
     return {name: load_spec_and_library(path) for name, path in SPECS.items()}
 
 
+@pytest.mark.slow  # every alternative of every pool line
 def test_every_pool_and_world_line_lints_clean(loaded):
     _, library = loaded["default"]
     findings = [str(f) for topic in library.topics.values() for f in lint_topic(topic)]

@@ -222,6 +222,7 @@ def test_unreachable_api_stops_the_build_in_one_line_and_a_rerun_resumes(tmp_pat
     assert manifest["backend"]["options"]["api_errors"]["connection"] >= 20
 
 
+@pytest.mark.slow  # every request retried
 def test_api_failures_reject_as_api_error_not_no_ideas(tmp_path):
     # Every request fails with a 500: every document is rejected as api_error (not no_ideas), and a
     # build that keeps nothing publishes nothing; the rejections stay in the work folder for a look.
