@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -313,6 +314,15 @@ class Cast:
         return PoolVariables(self, rng)
 
 
+# Names that take "the" inside a sentence ("researchers at the University of Dayton", "obtained by
+# the Orlando Examiner"), though a masthead or a letterhead prints them bare.
+_NEEDS_THE = re.compile(r"^University of |(?:" + "|".join(PAPERS) + r"|Business Journal|Dispatch|News Network)$")
+
+
+def in_running_text(name: str) -> str:
+    return "the " + name if _NEEDS_THE.search(name) and not name.startswith("The ") else name
+
+
 class PoolVariables:
     """The mapping the brace syntax reads in pool units and headlines: `{person}` is a new person at
     each use; `{last}` and the pronouns refer to the latest `{person}` of the text being expanded."""
@@ -336,6 +346,8 @@ class PoolVariables:
                 return person.last
             value = getattr(person, name.lower())
             return value[0].upper() + value[1:] if name[0].isupper() else value
+        if name in ("university", "outlet"):
+            return in_running_text(getattr(self._cast, name))
         if name in self.NAMES:
             return getattr(self._cast, name)
         raise KeyError(name)

@@ -251,3 +251,13 @@ def test_years_in_finds_the_years_a_template_sorts_by():
     from generator.backends.templates import years_in
 
     assert years_in("Founded in 1962, sold in 2024; not 12024, 1850 or 20245.") == [1962, 2024]
+
+
+def test_a_university_or_paper_inside_a_sentence_takes_its_the():
+    from generator.cast import in_running_text
+
+    assert in_running_text("University of Dayton") == "the University of Dayton"
+    assert in_running_text("Orlando Examiner") == "the Orlando Examiner"
+    assert in_running_text("The Toledo Herald") == "The Toledo Herald"
+    assert in_running_text("Ohio Public Radio") == "Ohio Public Radio"
+    assert in_running_text("Harlan College") == "Harlan College"
