@@ -181,12 +181,13 @@ class Material:
             if self.world_units and self.rng.random() < 0.5:
                 answers.append(self._world_answer())
             answers.append(self.vary(self.rng.choice(self.lines["answers"])))
-            return Exchange(question, tuple(a for a in answers if a))
+            return Exchange(question.strip(), tuple(a.strip() for a in answers if a.strip()))
         if not self._exchanges:
             return None
         unit = self.topic.exchanges[self._exchanges.pop()]
         self.used.append(unit.id)
-        return Exchange(self.vary(unit.text), tuple(self.vary(a) for a in unit.answers))
+        # Whole units: no outer space an empty alternative left (a template may close a bracket after one).
+        return Exchange(self.vary(unit.text).strip(), tuple(self.vary(a).strip() for a in unit.answers))
 
     def profile(self) -> str:
         """A paragraph naming a person and an organisation of the universe in their spec roles."""
