@@ -191,7 +191,7 @@ class Material:
 
     def profile(self) -> str:
         """A paragraph naming a person and an organisation of the universe in their spec roles."""
-        values = self.world.profile_values(self.rng)
+        values = self.world.profile_values(self.rng, self._introduced)
         if "name" not in values or "entity" not in values:
             return ""
         index = self.rng.randrange(len(self.lines["profiles"]))

@@ -363,14 +363,18 @@ class World:
                 i = j
         return units
 
-    def profile_values(self, rng) -> dict[str, str]:
+    def profile_values(self, rng, named: set[str] = frozenset()) -> dict[str, str]:
         """A person and an entity of the universe, for the profile lines of templates/world.yaml: a
         living person when there is one (the lines speak of the present), and an entity their role
         does not already name, preferably one whose kind in words adds to its name ("Brannock Line,
         the shipping company", not "Aldren Labs, the lab")."""
         values = {}
         if self.people:
-            living = [p for p in self.people if not _DEAD.search(p.role)] or self.people
+            # Someone the document has not introduced yet: a who-is line after they were discussed reads
+            # as a glossary pasted in. No one left: no line.
+            living = [p for p in self.people if not _DEAD.search(p.role) and p.name not in named]
+            if not living:
+                return {}
             person = rng.choice(living)
             values.update(name=person.name, role=person.role_phrase or "part of the story", last=person.last,
                           introductions=person.introductions())
