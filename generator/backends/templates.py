@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Iterable, Iterator
 
 from .. import variation
-from ..cast import Cast
+from ..cast import Cast, in_running_text
 from ..documents import Document, DocPlan, Rejection, Span
 from ..errors import TemplateError
 from ..library import RNG, TopicView, trust
@@ -195,7 +195,8 @@ class TemplatesBackend(Backend):
             topic_view = _SubjectTopic(subject)
         context = {
             "cast": cast, "topic": topic_view, "rng": RNG(rng), "vary": vary, "para": para, "exchange": exchange,
-            "new_angle": new_angle, "years_in": years_in,
+            "new_angle": new_angle, "years_in": years_in, "quotes_someone": quotes_someone, "news_copy": news_copy,
+            "in_text": in_running_text,
             "headline": lambda: material.headline(subject), "slot": lambda: BLOCK,
             "doc": DocView(plan, cast), "world": WorldView(self.world, subject) if subject else None,
             "kind": plan.kind, "genre": self.library.genres[plan.genre],
@@ -324,6 +325,28 @@ class _DocumentVariables:
         if name == "kind":
             return self._kind
         return self._pool[name]
+
+
+# A unit that quotes or attributes to someone ("..., she said", "according to"): a reference work or a
+# syllabus passes over it.
+_QUOTES = re.compile("|".join(re.escape(w) for w in (
+    " said", " says", " told ", " tells ", "according to", " recalls", " explains", " argues", " warns",
+    " recommends", " advises", " estimates", " points out", " urges", " suggests", '"')))
+# A unit in news copy (it reports what others say or found): a speaker relays it as something read.
+_NEWS_COPY = re.compile("|".join(re.escape(w) for w in (
+    " said", " says", " say ", " say,", " say that", " told ", " tells ", "according to", "According to",
+    " found ", " found that", " report ", " reported", " reports ", " describe", " argue", " adds", " added",
+    "Critics", "Researchers", "researchers", "Staff", " study ", "A study", "survey", " estimate", " advise ",
+    " advise,", " recalls", " explains", " warns", " recommends", " advises", " points out", " urges",
+    " suggests")))
+
+
+def quotes_someone(text: str) -> bool:
+    return _QUOTES.search(text) is not None
+
+
+def news_copy(text: str) -> bool:
+    return _NEWS_COPY.search(text) is not None
 
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
