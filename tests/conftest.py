@@ -26,3 +26,24 @@ def tiny_copy(tiny_build, tmp_path):
     out = tmp_path / "ds"
     shutil.copytree(tiny_build, out)
     return out
+
+
+def build_interrupted_after_one_unit(out, monkeypatch, **kwargs):
+    """A build of the tiny corpus that crashes (KeyboardInterrupt) as its second work unit starts,
+    leaving exactly one finished unit behind; the real unit runner is restored afterwards."""
+    from generator import rounds
+    from generator.build import build
+
+    real = rounds.run_unit
+    calls = {"n": 0}
+
+    def crash_on_second(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated crash")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(rounds, "run_unit", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        build(TINY, out, progress=False, log=lambda m: None, **kwargs)
+    monkeypatch.setattr(rounds, "run_unit", real)

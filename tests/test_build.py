@@ -7,9 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import TINY
+from conftest import TINY, build_interrupted_after_one_unit
 
-from generator import rounds as rounds_mod
 from generator import variation
 from generator.build import BuildError, build
 from generator.cli import main
@@ -167,21 +166,9 @@ def test_non_dataset_folder_is_not_clobbered(tmp_path):
 
 def test_interrupted_build_resumes_and_matches(tiny_build, tmp_path, monkeypatch):
     out = tmp_path / "resumed"
-    real = rounds_mod.run_unit
-    calls = {"n": 0}
-
-    def crash_after_one(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("simulated crash")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rounds_mod, "run_unit", crash_after_one)
-    with pytest.raises(KeyboardInterrupt):
-        build(TINY, out, progress=False, log=quiet, unit_size=50)
+    build_interrupted_after_one_unit(out, monkeypatch, unit_size=50)
     assert not (out / "manifest.json").exists() and not (out / "data").exists()
     assert len(list((out / ".sdfgen-build" / "units").glob("*.arrow"))) == 1
-    monkeypatch.setattr(rounds_mod, "run_unit", real)
     result = build(TINY, out, progress=False, log=quiet, unit_size=50)
     assert result.units_reused == 1
     assert shard_bytes(out) == shard_bytes(tiny_build)

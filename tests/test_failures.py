@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import TINY
+from conftest import TINY, build_interrupted_after_one_unit
 
 from generator.cli import main
 
@@ -175,24 +175,11 @@ def test_sample_filters_that_match_nothing_are_one_line(tiny_build):
 
 
 def test_a_damaged_work_unit_is_named_removed_and_rewritten(tiny_build, tmp_path, monkeypatch):
-    from generator import rounds as rounds_mod
     from generator.build import build
     from generator.errors import BuildError
 
     out = tmp_path / "o"
-    real = rounds_mod.run_unit
-    calls = {"n": 0}
-
-    def crash_after_one(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("simulated crash")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rounds_mod, "run_unit", crash_after_one)
-    with pytest.raises(KeyboardInterrupt):
-        build(TINY, out, progress=False, log=lambda m: None, unit_size=50)
-    monkeypatch.setattr(rounds_mod, "run_unit", real)
+    build_interrupted_after_one_unit(out, monkeypatch, unit_size=50)
     unit = next((out / ".sdfgen-build" / "units").glob("*.arrow"))
     unit.write_bytes(unit.read_bytes()[:200])  # a disk fault, not a kill: units are renamed into place whole
     with pytest.raises(BuildError, match=unit.name):

@@ -47,6 +47,23 @@ def test_ray_executor_gives_the_same_bytes(reference, tmp_path):
     assert shard_bytes(out) == shard_bytes(reference)
 
 
+def kill_at_progress(cmd, units, total_units, rng) -> int:
+    """Run `cmd` four times, each SIGKILLed once `units` holds a target number of work units: three
+    random targets (then a random moment inside the next unit) and, last, all of them (which lands in
+    the merge and publishing steps). Returns how many runs were killed before they finished."""
+    kills = 0
+    for target in sorted(rng.sample(range(1, total_units), 3)) + [total_units]:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while proc.poll() is None and len(list(units.glob("unit-*.arrow"))) < target:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.05) if target < total_units else 0)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    return kills
+
+
 def test_sigkill_at_random_moments_then_rerun(reference, tmp_path):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "generator.cli", "build", str(TINY), "-o", str(out), "--count", "600", "-q",
@@ -56,17 +73,7 @@ def test_sigkill_at_random_moments_then_rerun(reference, tmp_path):
     # Kills are aimed by progress, not by a timed span (a first run compiles templates and is slower
     # than the resumes): a random moment inside a random unit, then once all 12 units exist, which
     # lands in the merge and publishing steps.
-    kills = 0
-    for target in sorted(rng.sample(range(1, 12), 3)) + [12]:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while proc.poll() is None and len(list(units.glob("unit-*.arrow"))) < target:
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.05) if target < 12 else 0)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
-    assert kills >= 3
+    assert kill_at_progress(cmd, units, 12, rng) >= 3
     final = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
     assert shard_bytes(out) == shard_bytes(reference)
@@ -95,17 +102,7 @@ def test_sigkill_during_replacement_rounds_then_rerun(tmp_path):
     # 12 units of first plans, then at least one unit per replacement round.
     total_units = 12 + manifest["replacements"]["rounds"]
     rng = random.Random(5)
-    kills = 0
-    for target in sorted(rng.sample(range(1, total_units), 3)) + [total_units]:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while proc.poll() is None and len(list(units.glob("unit-*.arrow"))) < target:
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.05) if target < total_units else 0)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
-    assert kills >= 3
+    assert kill_at_progress(cmd, units, total_units, rng) >= 3
     final = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
     assert shard_bytes(out) == shard_bytes(reference)
