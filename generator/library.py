@@ -69,8 +69,7 @@ class Topic:
 
     @property
     def everyday_period(self) -> tuple[dt.date, dt.date]:
-        return (max(self.dated_from, EVERYDAY_PERIOD[0]) if self.dated_from else EVERYDAY_PERIOD[0],
-                EVERYDAY_PERIOD[1])
+        return (max(self.dated_from or EVERYDAY_PERIOD[0], EVERYDAY_PERIOD[0]), EVERYDAY_PERIOD[1])
 
     @property
     def headlines(self) -> list[str]:

@@ -181,7 +181,7 @@ class Material:
             if self.world_units and self.rng.random() < 0.5:
                 answers.append(self._world_answer())
             answers.append(self.vary(self.rng.choice(self.lines["answers"])))
-            return Exchange(question.strip(), tuple(a.strip() for a in answers if a.strip()))
+            return Exchange(question.strip(), tuple(filter(None, (a.strip() for a in answers))))
         if not self._exchanges:
             return None
         unit = self.topic.exchanges[self._exchanges.pop()]

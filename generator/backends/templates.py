@@ -161,7 +161,7 @@ class TemplatesBackend(Backend):
         about_world = plan.placement == "about_world"
         pool = self.library.topics.get(plan.topic)
         cast = Cast(self.seed, plan.id, self.world.period if plan.kind == "fact" else
-                    (pool.everyday_period if pool is not None and pool.dated_from else None))
+                    (pool.everyday_period if pool is not None else None))
         subject = self._subject(plan, rng)
         variables = _DocumentVariables(cast.variables(rng), self.world.noun_phrase(subject) if subject else "",
                                        WorldView(self.world, subject).kind if subject else "")
