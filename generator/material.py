@@ -15,7 +15,7 @@ from pathlib import Path
 from .library import Topic
 from .world import WORD
 
-WORLD_LINES = ("headlines", "personal_leads", "questions", "naming_leads", "answers", "profiles")
+WORLD_LINES = ("headlines", "personal_leads", "questions", "naming_leads", "answers")
 # A document about the universe uses at most this many paragraphs of its industry topic, after its
 # units of the universe, and at most this many paragraphs of generic commentary after those.
 MAX_TOPIC_UNITS_ABOUT_WORLD = 2
@@ -69,7 +69,6 @@ class Material:
         self._exchanges = rng.sample(range(len(topic.exchanges)), len(topic.exchanges)) if topic else []
         self._angles_seen = {self.angle.id} if self.angle else set()
         self.world_units = []
-        self._profiled = False
         self._commentary = 0
         self._said: set[int] = set()
         self._told: set[str] = set()  # writers who already told a first-person story of the universe
@@ -109,11 +108,6 @@ class Material:
             if voice == "personal":
                 return self.personal_lead() + " " + self.lower_first(text)
             return text
-        if self.about_world and not self._profiled and not speaker:
-            self._profiled = True
-            profile = self.profile()
-            if profile:
-                return self.personal_lead() + " " + self.lower_first(profile) if voice == "personal" else profile
         topic_text = self._topic_unit(voice)
         if topic_text:
             return topic_text
@@ -188,21 +182,6 @@ class Material:
         self.used.append(unit.id)
         # Whole units: no outer space an empty alternative left (a template may close a bracket after one).
         return Exchange(self.vary(unit.text).strip(), tuple(self.vary(a).strip() for a in unit.answers))
-
-    def profile(self) -> str:
-        """A paragraph naming a person and an organisation of the universe in their spec roles."""
-        values = self.world.profile_values(self.rng, self._introduced)
-        if "name" not in values or "entity" not in values:
-            return ""
-        index = self.rng.randrange(len(self.lines["profiles"]))
-        text = self.vary(self.lines["profiles"][index])
-        text = text.replace("<name>, <role>", self.rng.choice(values.pop("introductions")))
-        self._introduced.add(values["name"])
-        values["entity"] = self.world.noun_phrase(values["entity"])
-        for key in ("entity_kind", "entity", "name", "role", "last"):  # longer keys first: "entity" in "entity_kind"
-            text = text.replace("<" + key + ">", values[key])
-        self.used.append(f"world/profile/{index}")
-        return text
 
     def naming_lead(self, subject: str) -> str:
         """A short sentence naming `subject`, before a passage whose wording names nothing it is about."""

@@ -363,32 +363,6 @@ class World:
                 i = j
         return units
 
-    def profile_values(self, rng, named: set[str] = frozenset()) -> dict[str, str]:
-        """A person and an entity of the universe, for the profile lines of templates/world.yaml: a
-        living person when there is one (the lines speak of the present), and an entity their role
-        does not already name, preferably one whose kind in words adds to its name ("Brannock Line,
-        the shipping company", not "Aldren Labs, the lab")."""
-        values = {}
-        if self.people:
-            # Someone the document has not introduced yet: a who-is line after they were discussed reads
-            # as a glossary pasted in. No one left: no line.
-            living = [p for p in self.people if not _DEAD.search(p.role) and p.name not in named]
-            if not living:
-                return {}
-            person = rng.choice(living)
-            values.update(name=person.name, role=person.role_phrase or "part of the story", last=person.last,
-                          introductions=person.introductions())
-        if self.entities:
-            role = values.get("role", "")
-            others = [e for e in self.entities if e.name not in role] or self.entities
-            telling = [e for e in others if not _restates(e.kind, e.name) and not e.kind.endswith("s")
-                       and not e.is_model] or others
-            # Something that acts (a company, a council, a fund) can be "involved"; a program or a place less so.
-            acting = [e for e in telling if e.kind.split()[-1] in ACTING_KINDS] or telling
-            entity = rng.choice(acting)
-            values.update(entity=entity.name, entity_kind=entity.kind)
-        return values
-
     def units_per_document(self, about_world_share: float) -> int:
         """How many units a document about the universe may use so that each unit stays in about
         UNIT_SHARE_CAP of all documents (`about_world_share`: the share of documents about it)."""
