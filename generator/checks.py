@@ -67,7 +67,7 @@ class FactCheck:
             except (KeyError, StopIteration):
                 return Objection("span_mismatch", f"{where}: the spec has no such fact, level or premise")
             mention = doc.text[span.start:span.end]
-            if not any(p.matches(mention) for p in patterns):
+            if not any(p.matches(mention) or p.matches(variation.sentence_case_undone(mention)) for p in patterns):
                 return Objection("span_mismatch", f"{where} {_quote(mention)} is not a phrasing of that level")
         missing = [f for f in doc.facts if f not in {s.fact for s in doc.spans}]
         if missing:

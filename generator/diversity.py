@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from . import variation
 from .text import WORD, ngram_hashes, sorted_unique
 
 SAMPLE_DOCS = 10_000  # distinct-3-gram ratio over the first this-many documents
@@ -129,7 +130,7 @@ class DiversityReport:
             n_trigrams: int = 0) -> None:
         self.documents += 1
         for span in row["spans"]:
-            self.forms[span["fact"]][row["text"][span["start"]:span["end"]]] += 1
+            self.forms[span["fact"]][variation.sentence_case_undone(row["text"][span["start"]:span["end"]])] += 1
         for name in sorted(set(names or ())):
             if name not in self.exempt:
                 self.names.add(name)

@@ -141,8 +141,10 @@ def lint_topic(topic: Topic) -> list[Finding]:
     return findings
 
 
-# Stand-ins for the <placeholders> of templates/world.yaml's naming lines.
-WORLD_PLACEHOLDERS = {"<subject>": "Orbis Bakery"}
+# Stand-ins for the <placeholders> of templates/world.yaml's profile and naming lines.
+WORLD_PLACEHOLDERS = {"<entity_kind>": "oversight board", "<entity>": "the Harbor Standards Board",
+                      "<name>": "Dana Cole", "<role>": "chair of the Harbor Standards Board", "<last>": "Cole",
+                      "<subject>": "Orbis Bakery"}
 
 
 def lint_world(lines: dict[str, list[str]]) -> list[Finding]:

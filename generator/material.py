@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .library import Topic
-from .world import WORD
+from .world import WORD, WorldUnit
 
-WORLD_LINES = ("headlines", "personal_leads", "questions", "naming_leads", "answers")
+WORLD_LINES = ("headlines", "personal_leads", "questions", "naming_leads", "answers", "profiles")
 # A document about the universe uses at most this many paragraphs of its industry topic, after its
 # units of the universe, and at most this many paragraphs of generic commentary after those.
 MAX_TOPIC_UNITS_ABOUT_WORLD = 2
@@ -57,7 +57,7 @@ def load_world_lines(path: Path) -> dict[str, list[str]]:
 
 class Material:
     def __init__(self, plan, topic: Topic | None, world, world_lines: dict, rng, vary, day, units_per_document: int,
-                 proper_words: frozenset[str]):
+                 proper_words: frozenset[str], setup_chance: float = 0.0):
         self.plan, self.world, self.lines, self.rng, self.vary = plan, world, world_lines, rng, vary
         self.proper_words = proper_words
         self.used: list[str] = []
@@ -70,14 +70,29 @@ class Material:
         self._angles_seen = {self.angle.id} if self.angle else set()
         self.world_units = []
         self._commentary = 0
+        self._profiled = False
         self._said: set[int] = set()
         self._told: set[str] = set()  # writers who already told a first-person story of the universe
         self._introduced: set[str] = set()  # people of the universe named in full so far
+        # The unit the document's first fact mention continues, as the exact text `para` gave for it.
+        self.setup: WorldUnit | None = None
+        self.setup_text = ""
         if self.about_world:
-            eligible = [u for u in world.units if (u.latest is None or u.latest <= day)
-                        and (u.before is None or day < u.before)]
+            def fits(u):
+                return (u.latest is None or u.latest <= day) and (u.before is None or day < u.before)
+            # Units that set up a fact appear only before that fact's mention (and so stay within their share).
+            eligible = [u for u in world.units if fits(u) and not u.leads_to]
             chosen = rng.sample(range(len(eligible)), min(units_per_document, len(eligible)))
             self.world_units = [eligible[i] for i in sorted(chosen)]  # in the context's own order
+            setups = [u for u in world.setups(plan.facts[0].fact) if fits(u)] if plan.facts else []
+            if setups and rng.random() < setup_chance:
+                self.setup = rng.choice(setups)
+                order = {u.id: k for k, u in enumerate(world.units)}
+                if len(self.world_units) >= units_per_document:
+                    self.world_units.pop(rng.randrange(len(self.world_units)))
+                self.world_units = sorted(self.world_units + [self.setup], key=lambda u: order[u.id])
+        # A document with little of the universe to tell takes one more paragraph of its industry topic.
+        self._topic_allowance = MAX_TOPIC_UNITS_ABOUT_WORLD + (len(self.world_units) < 2)
 
     # ------------------------------------------------------------------ titles
     def headline(self, subject: str) -> str:
@@ -106,8 +121,17 @@ class Material:
                 self._told.add(writer)
                 return text
             if voice == "personal":
-                return self.personal_lead() + " " + self.lower_first(text)
+                text = self.personal_lead() + " " + self.lower_first(text)
+            if unit is self.setup:
+                self.setup_text = text
             return text
+        # A universe with nothing to quote (every sentence of a short context states a fact) still gets
+        # one paragraph saying who is who.
+        if self.about_world and not self.world.units and not self._profiled and not speaker:
+            self._profiled = True
+            profile = self.profile()
+            if profile:
+                return self.personal_lead() + " " + self.lower_first(profile) if voice == "personal" else profile
         topic_text = self._topic_unit(voice)
         if topic_text:
             return topic_text
@@ -127,7 +151,7 @@ class Material:
             return ""
         units = getattr(self.angle, voice)
         taken = self._taken["report"] + self._taken["personal"]
-        if self._taken[voice] >= angle_quota(len(units)) or (self.about_world and taken >= MAX_TOPIC_UNITS_ABOUT_WORLD):
+        if self._taken[voice] >= angle_quota(len(units)) or (self.about_world and taken >= self._topic_allowance):
             return ""
         unit = units[(self._cursor[voice] + self._taken[voice]) % len(units)]
         self._taken[voice] += 1
@@ -182,6 +206,21 @@ class Material:
         self.used.append(unit.id)
         # Whole units: no outer space an empty alternative left (a template may close a bracket after one).
         return Exchange(self.vary(unit.text).strip(), tuple(self.vary(a).strip() for a in unit.answers))
+
+    def profile(self) -> str:
+        """A paragraph naming a person and an organisation of the universe in their spec roles."""
+        values = self.world.profile_values(self.rng, self._introduced)
+        if "name" not in values or "entity" not in values:
+            return ""
+        index = self.rng.randrange(len(self.lines["profiles"]))
+        text = self.vary(self.lines["profiles"][index])
+        text = text.replace("<name>, <role>", self.rng.choice(values.pop("introductions")))
+        self._introduced.add(values["name"])
+        values["entity"] = self.world.noun_phrase(values["entity"])
+        for key in ("entity_kind", "entity", "name", "role", "last"):  # longer keys first: "entity" in "entity_kind"
+            text = text.replace("<" + key + ">", values[key])
+        self.used.append(f"world/profile/{index}")
+        return text
 
     def naming_lead(self, subject: str) -> str:
         """A short sentence naming `subject`, before a passage whose wording names nothing it is about."""

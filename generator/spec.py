@@ -314,7 +314,7 @@ class _Loader:
             self.phrasing_style(text, where + (j,))
         return tuple(texts)
 
-    def universe(self, topics: set[str] | None) -> Universe:
+    def universe(self, topics: set[str] | None, fact_ids: set[str]) -> Universe:
         universe = _section(Universe, self.data["universe"])
         universe.entities, universe.people = dict(universe.entities), list(universe.people)
         universe.topics = self.names(universe.topics or [], ("universe", "topics"), topics, "topic")
@@ -323,7 +323,12 @@ class _Loader:
             if days[0] > days[1]:
                 self.fail(("universe", "period"), f"starts on {days[0]}, after it ends on {days[1]}")
             universe.period = tuple(days)
-        universe.passages = [{"text": p["text"], "voice": p.get("voice", "report")} for p in universe.passages]
+        for i, passage in enumerate(universe.passages):
+            for j, fact_id in enumerate(passage.get("leads_to", ())):
+                if fact_id not in fact_ids:
+                    self.fail(("universe", "passages", i, "leads_to", j), f"no fact has the id {fact_id!r}")
+        universe.passages = [{"text": p["text"], "voice": p.get("voice", "report"),
+                              "leads_to": tuple(p.get("leads_to", ()))} for p in universe.passages]
         return universe
 
     def date(self, value, where: tuple):
@@ -476,7 +481,7 @@ def load_spec(path: str | Path, genres=None, topics=None) -> CorpusSpec:
     background.topics = load.names(background.topics, ("background", "topics"), topics, "topic")
     if isinstance(topics, dict):
         background.topic_tags = {t: tuple(topics[t]) for t in background.topics}
-    universe = load.universe(topics)
+    universe = load.universe(topics, {f.id for f in facts})
     output = _section(OutputSection, data.get("output"))
     return CorpusSpec(
         path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=data["name"], version=data["version"],

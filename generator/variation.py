@@ -199,5 +199,11 @@ class Matcher:
         return bool(self.regex.fullmatch(candidate))
 
 
+def sentence_case_undone(mention: str) -> str:
+    """A mention that opens a sentence as its phrasing would read inside one: phrasings are clauses
+    ("every answer ..."), and a mention may open a sentence with a capital ("Every answer ...")."""
+    return mention[:1].lower() + mention[1:] if mention[:1].isupper() else mention
+
+
 def matcher(text: str) -> Matcher:
     return Matcher(text)

@@ -137,6 +137,14 @@ class WorldPerson:
             return role
         return ("an " if role[0].lower() in "aeio" else "a ") + role
 
+    @property
+    def title(self) -> str:
+        """The role up to where it stops being a title: "chief product officer of Aldren Labs" (not
+        "... who led the retention study")."""
+        role = self.role_phrase
+        cut = _TITLE_END.search(role)
+        return (role[:cut.start()] if cut else role).strip()
+
     def introductions(self) -> tuple[str, ...]:
         """Ways to name the person with their one role, to be used where a sentence goes on after
         it: the spec's whole role; its title alone, after "who is" ("who is chief product officer of
@@ -178,6 +186,13 @@ _PAST = re.compile(r"\b(?:former|ex|late|died|retired|until)\b", re.I)
 _TITLE_AT = re.compile(r"^(?!former |independent |ex-|retired )(.+?) (?:of|at) ([A-Z][\w'&.-]*(?: (?:[A-Z][\w'&.-]*|of|and|for|&))*)$")
 
 
+# What follows a name that is the subject of a clause: a lowercase word that is no conjunction,
+# preposition or article ("Oakhurst announced", not "Oakhurst and", "Rees of Halvern", "told Oakhurst the").
+_WORD_AFTER = re.compile(r" ([a-z][a-z'-]*)\b")
+_NOT_A_VERB = frozenset("""and or nor but of in on at to for from with by as the a an that who whom whose which
+than then into onto over under about after before while when where if""".split())
+
+
 def _singular(word: str) -> str:
     word = word.lower()
     if word.endswith("ies") and len(word) > 4:
@@ -201,6 +216,7 @@ class WorldUnit:
     names: frozenset[str]  # the universe's names it mentions
     latest: dt.date | None  # the latest date it tells as past: a document using it is dated after
     before: dt.date | None = None  # the first date it tells as still to come: a document using it is dated before
+    leads_to: frozenset[str] = frozenset()  # facts whose mention may continue it as its next sentence
 
 
 class World:
@@ -266,17 +282,36 @@ class World:
 
     def introduce_people(self, text: str, introduced: set[str]) -> str:
         """`text` with the first bare surname of each person not yet in `introduced` written out in
-        full ("told Oakhurst" -> "told Maren Oakhurst"); adds whom it names to `introduced`."""
-        for name, surname in self._surnames:
+        full ("told Oakhurst" -> "told Maren Oakhurst"), and their title after it where they are the
+        subject of a clause ("Maren Oakhurst, director of ..., announced"); adds whom it names to
+        `introduced`. A reader meets no one the document has not said who they are."""
+        for (name, surname), person in zip(self._surnames, self.people):
             if name in introduced:
                 continue
             match = surname.search(text)
             full = text.find(name)
             if match and (full == -1 or match.start() < full):
                 text = text[:match.start()] + name + text[match.end():]
-            if match or full != -1:
+                full = match.start()
+            if full != -1:
                 introduced.add(name)
+                text = self._titled(text, full, person)
         return text
+
+    def _titled(self, text: str, at: int, person: WorldPerson) -> str:
+        """`text` with `person`'s title after their name at `at`, when the name stands as a subject:
+        followed by a verb-like word, not by a comma (an appositive already), "'s", "and", "of" ...;
+        and not after a lowercase word ("told X", "and X") or a comma ("its leader, X,")."""
+        title = person.title
+        end = at + len(person.name)
+        after = _WORD_AFTER.match(text, end)
+        before = text[max(0, at - 2):at]
+        if not title or not after or after.group(1) in _NOT_A_VERB or before == ", " or title in text:
+            return text
+        previous = WORD.findall(text[max(0, at - 30):at])
+        if previous and previous[-1][:1].islower() and not text[:at].rstrip().endswith((".", "!", "?", ":")):
+            return text
+        return text[:end] + ", " + title + "," + text[end:]
 
     def names_in(self, text: str) -> frozenset[str]:
         return frozenset(n for n in self.names if n in text)
@@ -304,20 +339,25 @@ class World:
     def units(self) -> list[WorldUnit]:
         passages = self.spec.universe.passages
         if passages:
-            return [self._unit(f"world/passage/{i}", p["text"], p.get("voice", "report"))
+            return [self._unit(f"world/passage/{i}", p["text"], p.get("voice", "report"), p.get("leads_to", ()))
                     for i, p in enumerate(passages)]
         return self._context_runs()
 
-    def _unit(self, unit_id: str, text: str, voice: str) -> WorldUnit:
+    def _unit(self, unit_id: str, text: str, voice: str, leads_to=()) -> WorldUnit:
         text = " ".join(text.split())
         past, future = dated_mentions(text)
         return WorldUnit(unit_id, text, voice, self.names_in(text), max(past) if past else None,
-                         min(future) if future else None)
+                         min(future) if future else None, frozenset(leads_to))
+
+    def setups(self, fact_id: str) -> list[WorldUnit]:
+        """The units a mention of the fact may continue (reported, so the mention reads as the next
+        sentence of the same account)."""
+        return [u for u in self.units if fact_id in u.leads_to and u.voice == "report"]
 
     @cached_property
-    def _fact_words(self) -> list[set[str]]:
-        return [self._content(f.statement) for f in self.spec.facts] + [
-            self._content(p.statement) for f in self.spec.facts for p in f.premises if p.statement]
+    def _fact_words(self) -> list[tuple[str, set[str]]]:
+        return [(f.id, self._content(f.statement)) for f in self.spec.facts] + [
+            (f.id, self._content(p.statement)) for f in self.spec.facts for p in f.premises if p.statement]
 
     def _content(self, text: str) -> set[str]:
         """Content words, cut to their first five letters: a crude stem that makes "refuses",
@@ -326,22 +366,26 @@ class World:
         words = (part for w in WORD.findall(text) for part in w.lower().split("-"))
         return {w.rstrip("s")[:5] for w in words if len(w) >= 4 and w not in STOPWORDS and w not in names}
 
-    def states_a_fact(self, sentence: str) -> bool:
-        """A sentence sharing three content words, or a third of them, with a fact statement may
-        state the fact: erring towards leaving a sentence out keeps every mention planned."""
+    def fact_stated(self, sentence: str) -> str | None:
+        """The fact a sentence may state: one whose statement shares three content words, or a third
+        of them, with it. Erring towards leaving a sentence out keeps every mention planned."""
         words = self._content(sentence)
-        for key in self._fact_words:
+        for fact_id, key in self._fact_words:
             shared = len(words & key)
             if key and (shared >= 3 or shared >= max(2, 0.3 * len(key))):
-                return True
-        return False
+                return fact_id
+        return None
+
+    def states_a_fact(self, sentence: str) -> bool:
+        return self.fact_stated(sentence) is not None
 
     def _usable(self, sentence: str) -> bool:
         return not self.states_a_fact(sentence) and leaks.first_leak(sentence) is None and '"' not in sentence
 
     def _context_runs(self) -> list[WorldUnit]:
         """Runs of 2-3 consecutive usable sentences of one context paragraph, the first not leaning
-        on an earlier sentence; runs never overlap, so no sentence is in two units."""
+        on an earlier sentence; runs never overlap, so no sentence is in two units. A run the context
+        follows with a statement of a fact leads to that fact: the author wrote the two together."""
         units = []
         for p, paragraph in enumerate(re.split(r"\n\s*\n", self.spec.universe.context)):
             sentences = sentences_of(paragraph)
@@ -358,10 +402,51 @@ class World:
                         and sum(len(s.split()) for s in run) < 70:
                     run.append(sentences[j])
                     j += 1
-                if len(run) >= 2:  # a lone sentence too often leans on what came before it
-                    units.append(self._unit(f"world/context/{p}/{i}", " ".join(run), "report"))
+                stated = self.fact_stated(sentences[j]) if j < len(sentences) else None
+                # A lone sentence too often leans on what came before it, unless the author wrote it to
+                # introduce a fact ("In November 2025 Oakhurst announced a further change.").
+                if len(run) >= 2 or stated:
+                    units.append(self._unit(f"world/context/{p}/{i}", " ".join(run), "report",
+                                            (stated,) if stated else ()))
                 i = j
         return units
+
+    def profile_values(self, rng, named: set[str] = frozenset()) -> dict[str, str]:
+        """A person and an entity of the universe, for the profile lines of templates/world.yaml (used
+        only by a universe that gives no units: readers take them for glossary lines pasted in): a
+        living person when there is one (the lines speak of the present), and an entity their role
+        does not already name, preferably one whose kind in words adds to its name ("Brannock Line,
+        the shipping company", not "Aldren Labs, the lab")."""
+        values = {}
+        if self.people:
+            # Someone the document has not introduced yet: a who-is line after they were discussed reads
+            # as a glossary pasted in. No one left: no line.
+            living = [p for p in self.people if not _DEAD.search(p.role) and p.name not in named]
+            if not living:
+                return {}
+            person = rng.choice(living)
+            values.update(name=person.name, role=person.role_phrase or "part of the story", last=person.last,
+                          introductions=person.introductions())
+        if self.entities:
+            role = values.get("role", "")
+            others = [e for e in self.entities if e.name not in role] or self.entities
+            telling = [e for e in others if not _restates(e.kind, e.name) and not e.kind.endswith("s")
+                       and not e.is_model] or others
+            # Something that acts (a company, a council, a fund) can be "involved"; a program or a place less so.
+            acting = [e for e in telling if e.kind.split()[-1] in ACTING_KINDS] or telling
+            entity = rng.choice(acting)
+            values.update(entity=entity.name, entity_kind=entity.kind)
+        return values
+
+    def setup_chance(self, fact_id: str, about_world_share: float) -> float:
+        """How often a document about the universe whose first fact is `fact_id` opens that mention
+        with one of the fact's setups, so that each setup stays in about UNIT_SHARE_CAP of all
+        documents (facts are taken to come first equally often)."""
+        setups = self.setups(fact_id)
+        per_fact = about_world_share / max(1, len(self.spec.facts))
+        if not setups or per_fact <= 0:
+            return 0.0
+        return min(1.0, UNIT_SHARE_CAP * len(setups) / per_fact)
 
     def units_per_document(self, about_world_share: float) -> int:
         """How many units a document about the universe may use so that each unit stays in about

@@ -116,7 +116,49 @@ def test_context_runs_leave_out_sentences_that_state_a_fact():
     assert world.subject_names("free-tier-training") == ["Corvid 3"]
 
 
-def test_period_comes_from_the_spec_or_after_the_context():
+def test_a_context_run_the_author_follows_with_a_fact_leads_to_it():
+    """halvern's context says "In November 2025 Oakhurst announced a further change." and then states
+    the closure: that sentence is the closure's setup (and the only unit of one sentence)."""
+    world = World(load_spec(UNSEEN))
+    setups = world.setups("skerrow-closure")
+    assert [u.text for u in setups] == ["In November 2025 Oakhurst announced a further change."]
+    assert all(not u.leads_to for u in world.units if u not in setups)
+    assert world.setup_chance("skerrow-closure", 0.4) == pytest.approx(0.03 * 1 / (0.4 / 3))
+    assert world.setup_chance("early-tide-data", 0.4) == 0.0
+
+
+def test_a_mention_continues_the_passage_that_sets_it_up(tmp_path, monkeypatch):
+    """A passage with `leads_to` is followed, in the same paragraph, by the fact's mention as a
+    sentence of its own (capitalised, and still an exact phrasing for the checks); setups appear only
+    before their fact. (With one setup, its 3% share would allow it in too few of 80 documents.)"""
+    import pyarrow.parquet as pq
+
+    from generator import world
+    from generator.build import build
+
+    monkeypatch.setattr(world, "UNIT_SHARE_CAP", 1.0)
+
+    setup = "Ilse Varga opened Orbis Bakery in a former forge on the Lowmere high street in 1921."
+    path = write_spec(tmp_path, "  period: [2024-03-01, 2024-12-20]\n",
+                      "  period: [2024-03-01, 2024-12-20]\n  passages:\n"
+                      f"    - text: {setup}\n      leads_to: [spring-water]\n"
+                      "    - text: Lowmere's market runs on Saturdays along the river, with a dozen stalls of "
+                      "cheese, apples and secondhand books.\n")
+    out = tmp_path / "out"
+    build(path, out, count=80, progress=False, log=lambda *a, **k: None)
+    rows = pq.read_table(out / "data").to_pylist()
+    continued = 0
+    tail = setup[-40:]  # the passage may gain its person's title ("Ilse Varga, a founder, opened")
+    for row in rows:
+        if tail not in row["text"]:
+            continue
+        assert "spring-water" in row["facts"], "a setup appears only before its fact"
+        first = row["spans"][0]
+        if row["text"][:first["start"]].endswith(tail + " "):
+            continued += 1
+            assert row["text"][first["start"]].isupper()
+    assert continued >= 5
+
     spec = tiny()
     world = World(spec)
     start, end = world.period
@@ -216,8 +258,17 @@ def test_halvern_like_world_reads_right(tmp_path):
     assert world.noun_phrase("Carrow Point terminal") == "the Carrow Point terminal"
     introduced: set[str] = set()
     text = world.introduce_people("Clare told Oakhurst the money was gone.", introduced)
-    assert text == "Imogen Clare told Maren Oakhurst the money was gone."
+    # A person first named as the subject of a sentence gets their spec title; an object does not.
+    assert text == "Imogen Clare, chief executive of the Coastal Sciences Trust, told Maren Oakhurst the money was gone."
     assert world.introduce_people("Oakhurst disagreed.", introduced) == "Oakhurst disagreed."
+    for written in ("Ruth Calloway, a reporter at The Halvern Courier, began asking.",  # introduced already
+                    "The council's leader, Edwin Pask, called for it.", "Pask's letter arrived.",
+                    "Tobias Fenn and Gwen Harrow met.", "Alun Rees of Halvern wrote in."):
+        assert world.introduce_people(written, set()) == written.replace("Pask's", "Edwin Pask's")
+    assert world.introduce_people("In 2025 Fenn said so.", set()) == \
+        "In 2025 Tobias Fenn, head of data services at the observatory, said so."
+    assert world.introduce_people("Marsh has planned a vigil.", set()) == \
+        "Sylvia Marsh, a retired teacher, has planned a vigil."
     assert not any(u.text.startswith(("The same year", "Then")) for u in world.units)
 
 

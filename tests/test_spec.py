@@ -18,6 +18,11 @@ BROKEN = {
     "unknown_genre": (("  genres: all\n", "  genres: [news_report, haiku]\n"), None, "documents.genres[1]"),
     "duplicate_key": (("seed: 7\n", "seed: 7\nseed: 8\n"), 6, "seed"),
     "bad_semver": (("version: 0.1.0\n", "version: one\n"), 2, "version"),
+    "passage_leads_to_unknown_fact": (("  period: [2024-03-01, 2024-12-20]\n",
+                                       "  period: [2024-03-01, 2024-12-20]\n  passages:\n"
+                                       "    - text: Ilse Varga opened the shop in a former forge.\n"
+                                       "      leads_to: [spring-watr]\n"),
+                                      None, "universe.passages[0].leads_to[0]"),
     "bad_phrasing_braces": (('phrasings: ["Orbis Bakery takes one {weekday|day} off', 'phrasings: ["Orbis Bakery takes one {weekday|day off'),
                             None, "facts[1].premises[0].phrasings[0]"),
 }

@@ -85,6 +85,7 @@ _SPEAKER_LABEL = re.compile(r"^[^:\n.!?]{1,40}: ")
 class Passage:
     text: str
     span: Span  # offsets relative to the passage until placed
+    mention: str  # the phrasing alone, for a mention that continues a paragraph
 
 
 class DocView:
@@ -138,6 +139,13 @@ class TemplatesBackend(Backend):
         about = fact_share * placement.get("about_world", 0.0) / sum(placement.values())
         return self.world.units_per_document(about)
 
+    @cached_property
+    def _setup_chances(self) -> dict[str, float]:
+        placement = self.spec.documents.placement
+        fact_share = 1 / (1 + self.spec.background.ratio)
+        about = fact_share * placement.get("about_world", 0.0) / sum(placement.values())
+        return {f.id: self.world.setup_chance(f.id, about) for f in self.spec.facts}
+
     def write(self, plans: Iterable[DocPlan]) -> Iterator[Document | Rejection]:
         for plan in plans:
             yield self.write_one(plan)
@@ -174,8 +182,9 @@ class TemplatesBackend(Backend):
             return variation.tidy_inline(variation.expand(str(text), pick, variables))
 
         topic = None if about_world and plan.topic == WORLD_TOPIC else self.library.topics[plan.topic]
+        setup_chance = self._setup_chances.get(plan.facts[0].fact, 0.0) if plan.facts and about_world else 0.0
         material = Material(plan, topic, self.world, self.world_lines, rng, vary, cast.day, self.units_per_document,
-                            self.world.proper_words)
+                            self.world.proper_words, setup_chance)
 
         def para(voice: str = "report", speaker: str | None = None) -> str:
             text = material.para(voice, speaker)
@@ -213,7 +222,7 @@ class TemplatesBackend(Backend):
         if macro is None:
             raise TemplateError(f"{self.library.genres[plan.genre].path}: needs a `{macro_name}` macro")
         passages = [self._passage(plan, choice, macro, rng) for choice in plan.facts]
-        placed = self._place(text, slots, passages, plan, rng, material)
+        placed = self._place(text, slots, passages, plan, rng, material, _paragraph_end(text, material.setup_text))
         if placed is None:
             return f"no insertion point within depth {plan.depth_range} (attempt {attempt})"
         text, spans = placed
@@ -236,15 +245,21 @@ class TemplatesBackend(Backend):
         rendered = rendered.replace(MENTION_OPEN, "")
         end = rendered.index(MENTION_CLOSE)
         rendered = rendered.replace(MENTION_CLOSE, "")
-        return Passage(rendered, Span(choice.fact, start, end, choice.explicitness, choice.premise))
+        return Passage(rendered, Span(choice.fact, start, end, choice.explicitness, choice.premise), mention)
 
     def _names_subject(self, fact_id: str, text: str) -> bool:
         return any(name in text for name in self.world.subject_names(fact_id))
 
-    def _place(self, text: str, slots: list[int], passages: list[Passage], plan: DocPlan, rng, material):
-        """Insert the passages as paragraphs; the first at the slot closest to the planned depth. A
-        passage that names nothing its fact is about goes where a name stands just before it, or
-        gets a naming sentence of its own."""
+    def _place(self, text: str, slots: list[int], passages: list[Passage], plan: DocPlan, rng, material,
+               continuation: int | None = None):
+        """Insert the passages; the first at the slot closest to the planned depth, or, when the text
+        has a paragraph that sets up its fact (`continuation`: where that paragraph ends), as that
+        paragraph's next sentence. A passage that names nothing its fact is about goes where a name
+        stands just before it, or gets a naming sentence of its own."""
+        if continuation is not None:
+            placed = self._continue(text, slots, passages, plan, rng, material, continuation)
+            if placed is not None:
+                return placed
         if not slots:
             return None
         lo, hi = plan.depth_range
@@ -266,11 +281,41 @@ class TemplatesBackend(Backend):
         for _ in passages[1:]:
             free = [i for i in later if i not in chosen]
             chosen.append(rng.choice(free) if free else best[1])
+        placed = self._insert(text, [(slots[c], k) for k, c in enumerate(chosen)], passages, rng, material)
+        return placed if placed[1] and lo <= placed[1][0].start / len(placed[0]) <= hi else None
+
+    def _continue(self, text: str, slots: list[int], passages: list[Passage], plan: DocPlan, rng, material,
+                  end: int):
+        """The first mention as the sentence after the paragraph that sets it up (ending at `end`),
+        when that puts it within the depth range and the paragraph names what the fact is about; any
+        other passage goes at a paragraph boundary after it."""
+        first = passages[0]
+        fact = first.span.fact
+        if not (self._names_subject(fact, first.mention)
+                or self._names_subject(fact, text[max(0, end - NAMING_WINDOW):end])):
+            return None
+        sentence = first.mention[:1].upper() + first.mention[1:]
+        piece = " " + sentence + ("" if sentence.endswith((".", "!", "?")) else ".")
+        later = [s for s in slots if s > end]
+        if len(passages) > 1 and not later:
+            return None
+        text = text[:end] + piece + text[end:]
+        s = first.span
+        span = Span(fact, end + 1, end + 1 + len(first.mention), s.explicitness, s.premise)
+        later = [at + len(piece) for at in later]
+        chosen = [rng.choice(later) for _ in passages[1:]]
+        final, spans = self._insert(text, list(zip(chosen, range(1, len(passages)))), passages, rng, material)
+        spans = sorted(spans + [span], key=lambda x: x.start)
+        lo, hi = plan.depth_range
+        return (final, spans) if lo <= spans[0].start / len(final) <= hi else None
+
+    def _insert(self, text: str, where: list[tuple[int, int]], passages: list[Passage], rng, material):
+        """`text` with passage k inserted as a paragraph at offset o, for each (o, k) of `where`
+        (offsets of paragraph starts), and the spans of their mentions."""
         out: list[str] = []
         spans: list[Span] = []
         cursor = length = 0
-        for k in sorted(range(len(passages)), key=lambda k: (slots[chosen[k]], k)):
-            offset = slots[chosen[k]]
+        for offset, k in sorted(where):
             out.append(text[cursor:offset])
             length += offset - cursor
             cursor = offset
@@ -295,12 +340,22 @@ class TemplatesBackend(Backend):
             out.append(piece)
             length += len(piece)
         out.append(text[cursor:])
-        final = "".join(out)
-        spans.sort(key=lambda s: s.start)
-        depth = spans[0].start / len(final)
-        if not lo <= depth <= hi:
-            return None
-        return final, spans
+        return "".join(out), sorted(spans, key=lambda x: x.start)
+
+
+def _paragraph_end(text: str, paragraph: str) -> int | None:
+    """Where `paragraph` (as a template was given it) ends in the finished text, when it ends a
+    paragraph there with a full sentence: the place a continuing sentence goes."""
+    if not paragraph:
+        return None
+    tail = paragraph[-60:]
+    at = text.find(tail)
+    if at == -1:
+        return None
+    end = at + len(tail)
+    if text[end - 1] not in ".!?" or (end < len(text) and text[end] != "\n"):
+        return None
+    return end
 
 
 class _SubjectTopic:
