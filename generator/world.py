@@ -145,6 +145,12 @@ class WorldPerson:
         cut = _TITLE_END.search(role)
         return (role[:cut.start()] if cut else role).strip()
 
+    @property
+    def title_words(self) -> frozenset[str]:
+        """The title's own lowercase words of five letters or more: "alignment", "researcher"."""
+        return frozenset(w.lower() for w in WORD.findall(self.title)
+                         if len(w) >= 5 and w.islower() and w not in STOPWORDS and w not in ("former",))
+
     def introductions(self) -> tuple[str, ...]:
         """Ways to name the person with their one role, to be used where a sentence goes on after
         it: the spec's whole role; its title alone, after "who is" ("who is chief product officer of
@@ -286,7 +292,7 @@ class World:
         subject of a clause ("Maren Oakhurst, director of ..., announced"); adds whom it names to
         `introduced`. A reader meets no one the document has not said who they are."""
         for (name, surname), person in zip(self._surnames, self.people):
-            if name in introduced:
+            if name in introduced or person.last not in text:  # the plain test first: most units name few people
                 continue
             match = surname.search(text)
             full = text.find(name)
@@ -310,6 +316,11 @@ class World:
             return text
         previous = WORD.findall(text[max(0, at - 30):at])
         if previous and previous[-1][:1].islower() and not text[:at].rstrip().endswith((".", "!", "?", ":")):
+            return text
+        # The sentence says what they do itself ("Priya Vandersloot worked as an alignment researcher").
+        stop = re.search(r"[.!?](?:\s|$)", text[end:])
+        rest = {w.lower() for w in WORD.findall(text[end:end + stop.start() if stop else len(text)])}
+        if rest & person.title_words:
             return text
         return text[:end] + ", " + title + "," + text[end:]
 

@@ -267,6 +267,8 @@ def test_halvern_like_world_reads_right(tmp_path):
         assert world.introduce_people(written, set()) == written.replace("Pask's", "Edwin Pask's")
     assert world.introduce_people("In 2025 Fenn said so.", set()) == \
         "In 2025 Tobias Fenn, head of data services at the observatory, said so."
+    assert world.introduce_people("Ruth Calloway worked as a reporter for years.", set()) == \
+        "Ruth Calloway worked as a reporter for years."  # the sentence says what she does
     assert world.introduce_people("Marsh has planned a vigil.", set()) == \
         "Sylvia Marsh, a retired teacher, has planned a vigil."
     assert not any(u.text.startswith(("The same year", "Then")) for u in world.units)
