@@ -87,10 +87,10 @@ class Material:
             setups = [u for u in world.setups(plan.facts[0].fact) if fits(u)] if plan.facts else []
             if setups and rng.random() < setup_chance:
                 self.setup = rng.choice(setups)
-                order = {u.id: k for k, u in enumerate(world.units)}
                 if len(self.world_units) >= units_per_document:
                     self.world_units.pop(rng.randrange(len(self.world_units)))
-                self.world_units = sorted(self.world_units + [self.setup], key=lambda u: order[u.id])
+                # In the middle of the document's units, where the planned depths mostly fall.
+                self.world_units.insert(len(self.world_units) // 2, self.setup)
         # A document with little of the universe to tell takes one more paragraph of its industry topic.
         self._topic_allowance = MAX_TOPIC_UNITS_ABOUT_WORLD + (len(self.world_units) < 2)
 

@@ -11,6 +11,7 @@ context from repeating across the corpus.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -292,7 +293,12 @@ class World:
         subject of a clause ("Maren Oakhurst, director of ..., announced"); adds whom it names to
         `introduced`. A reader meets no one the document has not said who they are."""
         for (name, surname), person in zip(self._surnames, self.people):
-            if name in introduced or person.last not in text:  # the plain test first: most units name few people
+            if person.last not in text:  # the plain test first: most units name few people
+                continue
+            if name in introduced:
+                # Met already: a unit written to stand alone introduces them again; a reader wants the
+                # surname alone ("Vandersloot resigned", not a second "Priya Vandersloot, a former ...,").
+                text = self._reintroduction(name).sub(person.last + " ", text, count=1)
                 continue
             match = surname.search(text)
             full = text.find(name)
@@ -303,6 +309,12 @@ class World:
                 introduced.add(name)
                 text = self._titled(text, full, person)
         return text
+
+    @functools.lru_cache(maxsize=None)
+    def _reintroduction(self, name: str) -> "re.Pattern[str]":
+        """A name with a closed appositive that says who they are: "Priya Vandersloot, a former
+        alignment researcher at Aldren Labs, " (a relative clause that runs on is left alone)."""
+        return re.compile(re.escape(name) + r", (?:a|an|the|who|whose) [^,.;:!?\"()]{3,140}, (?=[a-z])")
 
     def _titled(self, text: str, at: int, person: WorldPerson) -> str:
         """`text` with `person`'s title after their name at `at`, when the name stands as a subject:

@@ -261,6 +261,13 @@ def test_halvern_like_world_reads_right(tmp_path):
     # A person first named as the subject of a sentence gets their spec title; an object does not.
     assert text == "Imogen Clare, chief executive of the Coastal Sciences Trust, told Maren Oakhurst the money was gone."
     assert world.introduce_people("Oakhurst disagreed.", introduced) == "Oakhurst disagreed."
+    # Someone met already is not introduced again by a unit written to stand alone.
+    assert world.introduce_people("Imogen Clare, the trust's chief executive, said no. Clare left.", introduced) == \
+        "Clare said no. Clare left."
+    assert world.introduce_people("Imogen Clare, who ran the trust, and Pask met.", {"Imogen Clare"}) == \
+        "Clare and Edwin Pask met."
+    assert world.introduce_people("Imogen Clare, who ran the trust until 2024.", {"Imogen Clare"}) == \
+        "Imogen Clare, who ran the trust until 2024."  # no closing comma: left alone
     for written in ("Ruth Calloway, a reporter at The Halvern Courier, began asking.",  # introduced already
                     "The council's leader, Edwin Pask, called for it.", "Pask's letter arrived.",
                     "Tobias Fenn and Gwen Harrow met.", "Alun Rees of Halvern wrote in."):
