@@ -35,6 +35,8 @@ class Genre:
     placements: tuple[str, ...] = ("about_world",)
     # Topic tags this genre suits (a court filing suits business or civic topics, not cooking); empty: any.
     fits: tuple[str, ...] = ()
+    # The one country whose institutions the genre is written for ("US": state courts, dockets); empty: any.
+    country: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ def _parse_meta(path: Path, first_line: str) -> Genre:
             id=path.stem, name=fields["genre"], min_words=lo, max_words=hi,
             tags=tuple(t.strip() for t in fields.get("tags", "").split(",") if t.strip()), path=path,
             placements=placements, fits=tuple(t.strip() for t in fields.get("fits", "").split(",") if t.strip()),
+            country=fields.get("country", "").upper(),
         )
     except (KeyError, ValueError) as exc:
         raise TemplateError(f"{path}:1: metadata needs 'genre: NAME | length: LO-HI words' ({exc})") from None

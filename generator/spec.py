@@ -83,6 +83,7 @@ class Universe:
     topics: list[str] = field(default_factory=list)
     period: tuple | None = None  # (first, last) day documents about the universe are dated; None: derived
     passages: list[dict] = field(default_factory=list)  # author-written paragraphs about the universe
+    country: str = "US"  # where the universe is (two letters); read from the context's currency when not given
 
 
 @dataclass
@@ -327,6 +328,7 @@ class _Loader:
             for j, fact_id in enumerate(passage.get("leads_to", ())):
                 if fact_id not in fact_ids:
                     self.fail(("universe", "passages", i, "leads_to", j), f"no fact has the id {fact_id!r}")
+        universe.country = universe.country if "country" in self.data["universe"] else country_of(universe.context)
         universe.passages = [{"text": p["text"], "voice": p.get("voice", "report"),
                               "leads_to": tuple(p.get("leads_to", ()))} for p in universe.passages]
         return universe
@@ -482,11 +484,24 @@ def load_spec(path: str | Path, genres=None, topics=None) -> CorpusSpec:
     if isinstance(topics, dict):
         background.topic_tags = {t: tuple(topics[t]) for t in background.topics}
     universe = load.universe(topics, {f.id for f in facts})
+    if isinstance(genres, dict):
+        # A genre written for one country's institutions (a US court filing) is not about a universe elsewhere.
+        local = [g for g in documents.about_world_genres if genres[g].country in ("", universe.country)]
+        documents.about_world_genres = local or documents.about_world_genres
     output = _section(OutputSection, data.get("output"))
     return CorpusSpec(
         path=path, sha256=hashlib.sha256(blob).hexdigest(), raw=data, name=data["name"], version=data["version"],
         description=data["description"].strip(), license=data["license"], seed=data["seed"], universe=universe,
         facts=facts, documents=documents, background=background, filters=filters, output=output, field_lines=lines)
+
+
+# The currency a context prices things in says where it is, when the spec does not.
+CURRENCY_COUNTRIES = (("£", "GB"), ("€", "EU"), ("¥", "JP"), ("₹", "IN"), ("C$", "CA"), ("A$", "AU"))
+
+
+def country_of(context: str) -> str:
+    found = [(context.find(sign), country) for sign, country in CURRENCY_COUNTRIES if sign in context]
+    return min(found)[1] if found else "US"
 
 
 def _fact_evals(raw: dict, statement: str, fail) -> FactEvals | None:

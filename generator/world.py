@@ -399,6 +399,13 @@ class World:
                 return fact_id
         return None
 
+    def _near_facts(self, text: str) -> set[str]:
+        """The facts a run is about without stating them: two content words shared with the fact's
+        statement ("readings" and "hours" of a run on the delayed tide page, for the fact that a
+        company gets live readings six hours early). The fact then reads as its next sentence."""
+        words = self._content(text)
+        return {fact_id for fact_id, key in self._fact_words if len(words & key) >= 2}
+
     def states_a_fact(self, sentence: str) -> bool:
         return self.fact_stated(sentence) is not None
 
@@ -429,8 +436,9 @@ class World:
                 # A lone sentence too often leans on what came before it, unless the author wrote it to
                 # introduce a fact ("In November 2025 Oakhurst announced a further change.").
                 if len(run) >= 2 or stated:
-                    units.append(self._unit(f"world/context/{p}/{i}", " ".join(run), "report",
-                                            (stated,) if stated else ()))
+                    text = " ".join(run)
+                    leads = {stated} if stated else set()
+                    units.append(self._unit(f"world/context/{p}/{i}", text, "report", leads | self._near_facts(text)))
                 i = j
         return units
 
@@ -476,4 +484,6 @@ class World:
         UNIT_SHARE_CAP of all documents (`about_world_share`: the share of documents about it)."""
         if about_world_share <= 0:
             return MAX_UNITS_PER_DOCUMENT
-        return max(1, min(MAX_UNITS_PER_DOCUMENT, int(UNIT_SHARE_CAP * len(self.units) / about_world_share)))
+        # Units that set a fact up are kept for documents carrying that fact (`setup_chance`).
+        free = sum(1 for u in self.units if not u.leads_to)
+        return max(1, min(MAX_UNITS_PER_DOCUMENT, int(UNIT_SHARE_CAP * free / about_world_share)))

@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 
 from generator import variation
-from generator.checks import Realism
+from generator.checks import READER_SEAMS, Realism
 from generator.documents import Document, Span
 from generator.errors import SpecError
-from generator.leaks import SEAMS
+from generator.leaks import SEAMS, seam_gate
 from generator.plan import check_form_shares, form_shares, plan_documents
 from generator.spec import load_spec
 from generator.world import World, sentences_of
@@ -62,6 +62,57 @@ def test_ordinary_text_has_no_seams():
     text = ("Dana Cole, a nurse in Springfield, said the clinic had had a busy winter. "
             "JavaScript and LinkedIn were mentioned once. U.S. Army records from the 1970s, e.g. the ledger, survive.")
     assert [name for name, pattern in SEAMS if pattern.search(text) and name != "article"] == []
+
+
+
+# Inputs at the edges of the seam gates: exceptions, case, tabs and other whitespace, hyphens, camel case,
+# auxiliaries, stops, brackets, and characters re.I folds onto ASCII letters (Kelvin sign, long s, dotted I).
+GATE_EDGES = [
+    "the the", "The the", "THE the", "had had", "Had had", "that that", "so so", "is is", "no no", "ha ha ha",
+    "bye bye now", "very very", "do do", "x-the the", "well-well well", "the\tthe", "the \t the", "the\nthe",
+    "the\u00a0the", "them the", "the them", "the theme", "x_1 x_1", "1 1", "\u017fo \u017fo", "so \u017fo",
+    "\u212aelvin kelvin", "\u0130t \u0130t", "\u03a3 \u03c3", "caf\u00e9 caf\u00e9", "(the the)", "a, a",
+    "doneThe", "done The", "eBay", "iPhone", "YouTube", "JavaScript", "cleaningStudents", "ab.Cd", "ab. Cd", "ab.CD",
+    "a.Cd", "end!Then", "ok?Yes", "AB.Cd", "\u00e9e.Cd", "doneThey", "doneTheir", "doneMinutes", "doneMinute",
+    "they is", "They was", "they  is", "theyis", "we works", "you keeps", "I is", "I was", "I has", "i is", "Hi is",
+    "he have", "She don't", "does he have", "to he have", "let she keep", "it are", "It don't", "it is",
+    "among of", "amongst of", "unsubscribed of", "one of the cats are", "one of the cats is", "bone of the x were",
+    "a ..", "a ...", "..", ",,", " , ", "a ,b", "a .", "a ;\n", "a :", "a !", "a ?", "( )", "()", "(\t)", "x )",
+    "x\n)", "x\u00a0)", "x)", "(x)", ")", "end.", "",
+]
+
+
+@pytest.mark.parametrize("name", sorted(READER_SEAMS))
+def test_seam_gates_find_something_wherever_their_seam_matches(name):
+    """A gate may pass text its seam does not match, never the other way round: then Realism's result
+    is the seam's own. Checked on edge cases alone and inside ordinary text, at both ends."""
+    pattern, gate = dict(SEAMS)[name], seam_gate(name)
+    assert gate is not None
+    around = ("", "Plain words here. ", " and more words.\n")
+    matched = 0
+    for edge in GATE_EDGES:
+        for before in around:
+            for after in around:
+                text = before + edge + after
+                if pattern.search(text):
+                    matched += 1
+                    assert gate(text), (name, text)
+    assert matched  # the edges exercise every seam
+    assert not gate("Dana Cole, a nurse, said the clinic was busy (as ever) this winter. The end.")  # yet selective
+
+
+def test_caseless_literals_of_the_minutes_patterns_survive_lowercasing():
+    """Realism._counts looks for "called to order at" and "adjourned at" in text.lower() before running
+    its re.I patterns: sound only if every character re.I matches to one of their letters lowercases to it."""
+    import re
+    import sys
+
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    for letter in set("called to order at adjourned at"):
+        for char in re.findall(re.escape(letter), every_character, re.I):
+            assert char.lower() == letter, (letter, char)
+    check = Realism(tiny())
+    assert check.check(doc("CALLED TO ORDER AT 7:30 PM and ADJOURNED AT 6:10 P.M.")).reason == "contradictory_counts"
 
 
 # ---------------------------------------------------------------- the plan keeps the spec's shares exactly
@@ -122,9 +173,32 @@ def test_a_context_run_the_author_follows_with_a_fact_leads_to_it():
     world = World(load_spec(UNSEEN))
     setups = world.setups("skerrow-closure")
     assert [u.text for u in setups] == ["In November 2025 Oakhurst announced a further change."]
-    assert all(not u.leads_to for u in world.units if u not in setups)
     assert world.setup_chance("skerrow-closure", 0.4) == pytest.approx(0.03 * 1 / (0.4 / 3))
-    assert world.setup_chance("early-tide-data", 0.4) == 0.0
+    # A run sharing two content words with a fact it does not state is about it, and leads to it too.
+    assert any("six hours after they were taken" in u.text for u in world.setups("early-tide-data"))
+    assert not any("Skerrow Point twice a week" in u.text for u in world.units if u.leads_to)
+    # Setups are kept for their facts: the other units alone bound how many a document takes.
+    assert world.units_per_document(0.04) == int(0.03 * sum(1 for u in world.units if not u.leads_to) / 0.04)
+
+
+def test_genres_of_one_country_write_only_about_a_universe_there(tmp_path):
+    """halvern prices things in pounds: no US court filing, state testimony or docket comment is about
+    it (they still write everyday documents); a spec that says `country: US` gets them back."""
+    from generator.library import load_spec_and_library
+    from generator.spec import country_of
+
+    assert country_of("It cost £1.2 million, or about $1.5 million.") == "GB"
+    assert country_of("No prices here.") == "US"
+    spec, _ = load_spec_and_library(UNSEEN)
+    us_only = {"court_filing", "legislative_testimony", "regulatory_comment"}
+    assert spec.universe.country == "GB"
+    assert not us_only & set(spec.documents.about_world_genres)
+    assert us_only <= set(spec.documents.genres)
+    text = UNSEEN.read_text()
+    assert "\nuniverse:\n" in text
+    (tmp_path / "corpus.yaml").write_text(text.replace("\nuniverse:\n", "\nuniverse:\n  country: US\n", 1))
+    spec, _ = load_spec_and_library(tmp_path / "corpus.yaml")
+    assert us_only <= set(spec.documents.about_world_genres)
 
 
 def test_a_mention_continues_the_passage_that_sets_it_up(tmp_path, monkeypatch):
