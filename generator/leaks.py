@@ -92,9 +92,10 @@ def first_leak(text: str, rules=RULES) -> str | None:
     return found[0] if found else None
 
 
-def find_leak(text: str, rules=RULES) -> tuple[str, str] | None:
-    """(reason, the text that broke the rule) of the first rule `text` breaks, or None."""
-    lowered = text.lower()
+def find_leak(text: str, rules=RULES, lowered: str | None = None) -> tuple[str, str] | None:
+    """(reason, the text that broke the rule) of the first rule `text` breaks, or None. `lowered`:
+    text.lower(), when the caller has it already."""
+    lowered = text.lower() if lowered is None else lowered
     for reason, pattern, needles in rules:
         if not needles or any(n in lowered for n in needles):
             match = pattern.search(text)
@@ -137,3 +138,45 @@ SEAMS: tuple[tuple[str, "re.Pattern[str]"], ...] = (
     ("lowercase_sentence", re.compile(r"(?=[.!?] [a-z])(?<!\b[eE]\.g)(?<!\b[iI]\.e)(?<!\bvs)(?<![ap]\.m)(?<!\bNo)"
                                       r"(?<!\bSt)(?<!\bP\.S)[.!?] [a-z]")),
 )
+
+# Cheap necessary conditions for the seams the per-document checks run (checks.READER_SEAMS): a
+# seam's pattern runs only on text its gate finds something in, so the result is the pattern's own
+# (same match, same excerpt) while most documents skip the slow scan. Each gate must find something
+# wherever its seam matches (tests/test_realism.py checks this on tricky inputs). The seams above start
+# with lookbehinds or \b, which make the regex engine attempt a match at every character; the gates
+# start with a literal or a character class instead, which it can skip to.
+_VERBS_PLURAL = "is|was|has|does|works|takes|wants|says|goes|makes|keeps"
+_VERBS_SINGULAR = "are|have|were|do|don't|take|want|make|keep"
+_SUBJECT_VERBS = ([(s, _VERBS_PLURAL) for s in ("We", "we", "They", "they", "You", "you")]
+                  + [("I", _VERBS_PLURAL.replace("was|", ""))]
+                  + [(s, _VERBS_SINGULAR) for s in ("He", "he", "She", "she")]
+                  + [("It", "are|don't"), ("it", "are|don't")])
+SEAM_GATES: dict[str, "re.Pattern[str]"] = {
+    # doubled_word without its exceptions (the negative lookahead is most of its cost): every match
+    # of the seam is a match of this one. Possessive quantifiers: \w+ before [ \t] cannot give back.
+    "doubled_word": re.compile(r"(?<![\w-])(\w++)[ \t]++\1\b", re.I),
+    # Two lowercase letters, then a capital that starts one of the words, or a stop before "Xx".
+    "run_together": re.compile(r"[TWYOFABSMPR.!?](?:(?<=[a-z]{2}[TWYOFABSMPR])|(?<=[a-z]{2}[.!?])[A-Z][a-z])"),
+    # The subject and verb pairs of agreement, one literal alternative each (no \b before them, no
+    # auxiliaries), so the engine skips to their first letters.
+    "agreement": re.compile("|".join(rf"{s} (?:{verbs})\b" for s, verbs in _SUBJECT_VERBS)
+                            + r"|among of|unsubscribed of|one of the \w+ (?:are|were|have)\b"),
+}
+
+
+def _stray_punctuation_gate(text: str) -> bool:
+    """Whether `text` holds a needle of every match of stray_punctuation: "..", ",,", a space before
+    punctuation, or a ")" after whitespace or "(" (both "( )" and " )" end that way)."""
+    return (".." in text or ",," in text or " ," in text or " ." in text or " ;" in text or " :" in text
+            or " !" in text or " ?" in text or _CLOSING_AFTER_SPACE.search(text) is not None)
+
+
+_CLOSING_AFTER_SPACE = re.compile(r"\)(?<=[\s(]\))")
+
+
+def seam_gate(name: str):
+    """A function text -> bool that is true wherever seam `name` matches (often elsewhere too), or None."""
+    if name == "stray_punctuation":
+        return _stray_punctuation_gate
+    gate = SEAM_GATES.get(name)
+    return None if gate is None else gate.search
