@@ -279,10 +279,11 @@ class Realism:
                     roles.setdefault(name, []).append(match.group(1))
         for name, found in sorted(roles.items()):
             words = [set(role.split()) - _ROLE_FILLERS for role in found]
-            # Two mentions name the same role when they share a word ("a nurse", "a retired nurse").
+            # Two mentions name the same role when they share a word ("a nurse", "a retired nurse"); one
+            # of filler words alone ("a former Brightmark rater" reads as "former") names none.
             for i, a in enumerate(words):
                 for j in range(i + 1, len(words)):
-                    if not a & words[j]:
+                    if a and words[j] and not a & words[j]:
                         return Objection("person_two_roles", f"{name} is {found[i]!r} and {found[j]!r}")
         return None
 

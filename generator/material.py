@@ -74,6 +74,7 @@ class Material:
         self._said: set[int] = set()
         self._told: set[str] = set()  # writers who already told a first-person story of the universe
         self._introduced: set[str] = set()  # people of the universe named in full so far
+        self._named: set[str] = set()  # organisations of the universe named in full so far
         # The unit the document's first fact mention continues, as the exact text `para` gave for it.
         self.setup: WorldUnit | None = None
         self.setup_text = ""
@@ -116,7 +117,7 @@ class Material:
             unit = usable[0]
             self.world_units.remove(unit)
             self.used.append(unit.id)
-            text = self.world.introduce_people(unit.text, self._introduced)
+            text = self.world.introduce_entities(self.world.introduce_people(unit.text, self._introduced), self._named)
             if unit.voice == "personal":
                 self._told.add(writer)
                 return text

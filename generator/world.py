@@ -57,6 +57,9 @@ Observatory Foundation Fund Association Society Union Court Ministry Parliament 
 Network Project Program Programme Initiative Coalition Alliance Federation Consortium Centre Center Laboratory
 Museum Library Archive Hospital Clinic School Academy Review Times Herald Ledger Gazette Tribune Post
 Estuary River Bay Sound Channel Strait Valley Coast Harbour Harbor""".split())
+# Kinds that are places: "the town" is how any text speaks of a town, not a reference that needs its name.
+_PLACE_KINDS = frozenset({"town", "city", "village", "country", "region", "county", "island", "estuary", "river",
+                          "bay", "coast", "state"})
 FUNCTION_WORDS = frozenset("the a an and of in on at for to by with from as its".split())
 SENTENCE_END = re.compile(r'(?<![A-Z])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<=[.!?])["\']?\s+(?=["\']?[A-Z])')
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -310,6 +313,51 @@ class World:
                 text = self._titled(text, full, person)
         return text
 
+    @cached_property
+    def _short_references(self) -> list[tuple[str, "re.Pattern[str]"]]:
+        """(name, a pattern for the short ways a text refers to it once named: "the observatory",
+        "the fund", "the Courier", "the oversight body"), for organisations whose short reference is
+        theirs alone. A model's "the model" is left out: texts say it of other models too."""
+        forms: dict[str, list[str]] = {}
+        for entity in self.entities:
+            if entity.is_model:
+                continue
+            words = entity.name.split()
+            own = {entity.kind} if entity.kind not in _PLACE_KINDS else set()
+            # "Friends of the Observatory" ends in another organisation's word; it has no short form of its own.
+            if len(words) > 1 and " of " not in entity.name and (words[-1] in INSTITUTIONS or words[-1].islower()):
+                own.add(words[-1].lower())
+            if words[0] == "The" and len(words) > 2:
+                own.add(words[-1])  # "The Halvern Courier": "the Courier"
+            for form in own:
+                forms.setdefault(form, []).append(entity.name)
+        out: dict[str, list[str]] = {}
+        for form, names in forms.items():
+            if len(names) == 1:
+                out.setdefault(names[0], []).append(form)
+        return [(name, re.compile(r"\b([Tt])he (?:" + "|".join(re.escape(f) for f in sorted(fs, key=len, reverse=True))
+                                  + r")\b(?!-)")) for name, fs in out.items()]
+
+    def introduce_entities(self, text: str, named: set[str]) -> str:
+        """`text` with the first short reference to an organisation the document has not named yet
+        written out in full ("The observatory declined" -> "The Halvern Tidal Observatory declined"):
+        a paragraph of the context leans on the sentences before it, which the document may not have."""
+        for name, short in self._short_references:
+            if name in named:
+                continue
+            match = short.search(text)
+            full = text.find(name)
+            if match and (full == -1 or match.start() < full):
+                phrase = self.noun_phrase(name)
+                phrase = phrase[4:] if phrase.startswith("the ") else phrase
+                article = match.group(1) + "he " if self.noun_phrase(name).startswith("the ") else ""
+                if not article and match.group(1) == "T":
+                    phrase = phrase[:1].upper() + phrase[1:]
+                text = text[:match.start()] + article + phrase + text[match.end():]
+            if match or full != -1:
+                named.add(name)
+        return text
+
     @functools.lru_cache(maxsize=None)
     def _reintroduction(self, name: str) -> "re.Pattern[str]":
         """A name with a closed appositive that says who they are: "Priya Vandersloot, a former
@@ -399,12 +447,33 @@ class World:
                 return fact_id
         return None
 
+    def _refers_back(self, sentence: str, previous: str) -> bool:
+        """A sentence opening on "The <noun>" that the sentence before introduced ("... signed a
+        data-services agreement with Brannock Line. The agreement was presented as ...") leans on
+        it; an organisation's own short reference ("The observatory") is written out instead."""
+        match = re.match(r"(?:The|This|That|These|Those) ([a-z][a-z-]+)", sentence)
+        if not match or any(short.match(sentence) for _, short in self._short_references):
+            return False
+        noun = _singular(match.group(1))
+        return any(_singular(w) == noun for w in WORD.findall(previous.lower()))
+
     def _near_facts(self, text: str) -> set[str]:
         """The facts a run is about without stating them: two content words shared with the fact's
         statement ("readings" and "hours" of a run on the delayed tide page, for the fact that a
         company gets live readings six hours early). The fact then reads as its next sentence."""
         words = self._content(text)
-        return {fact_id for fact_id, key in self._fact_words if len(words & key) >= 2}
+        return {fact_id for fact_id, key in self._fact_words if len(words & key - self._common_words) >= 2}
+
+    @cached_property
+    def _common_words(self) -> frozenset[str]:
+        """Content words in more than a fifth of the context's sentences ("model", "train" in a
+        context about a model's training): sharing them says nothing about what a run is about."""
+        sentences = [self._content(s) for s in sentences_of(" ".join(self.spec.universe.context.split()))]
+        counts: dict[str, int] = {}
+        for words in sentences:
+            for w in words:
+                counts[w] = counts.get(w, 0) + 1
+        return frozenset(w for w, n in counts.items() if n > len(sentences) / 5)
 
     def states_a_fact(self, sentence: str) -> bool:
         return self.fact_stated(sentence) is not None
@@ -423,7 +492,7 @@ class World:
             while i < len(sentences):
                 first = WORD.findall(sentences[i])[:1]
                 if not self._usable(sentences[i]) or (first and first[0].lower() in ANAPHORIC) \
-                        or ANAPHORIC_OPENING.match(sentences[i]):
+                        or ANAPHORIC_OPENING.match(sentences[i]) or (i and self._refers_back(sentences[i], sentences[i - 1])):
                     i += 1
                     continue
                 run = [sentences[i]]
@@ -471,19 +540,19 @@ class World:
 
     def setup_chance(self, fact_id: str, about_world_share: float) -> float:
         """How often a document about the universe whose first fact is `fact_id` opens that mention
-        with one of the fact's setups, so that each setup stays in about UNIT_SHARE_CAP of all
-        documents (facts are taken to come first equally often)."""
+        with one of the fact's setups (facts are taken to come first equally often). Setups stand in
+        for one of a document's drawn units and are drawn for no other document, so at this chance
+        every unit, setup or not, is in the same share of documents."""
         setups = self.setups(fact_id)
         per_fact = about_world_share / max(1, len(self.spec.facts))
         if not setups or per_fact <= 0:
             return 0.0
-        return min(1.0, UNIT_SHARE_CAP * len(setups) / per_fact)
+        share = about_world_share * self.units_per_document(about_world_share) / len(self.units)
+        return min(1.0, share * len(setups) / per_fact)
 
     def units_per_document(self, about_world_share: float) -> int:
         """How many units a document about the universe may use so that each unit stays in about
         UNIT_SHARE_CAP of all documents (`about_world_share`: the share of documents about it)."""
         if about_world_share <= 0:
             return MAX_UNITS_PER_DOCUMENT
-        # Units that set a fact up are kept for documents carrying that fact (`setup_chance`).
-        free = sum(1 for u in self.units if not u.leads_to)
-        return max(1, min(MAX_UNITS_PER_DOCUMENT, int(UNIT_SHARE_CAP * free / about_world_share)))
+        return max(1, min(MAX_UNITS_PER_DOCUMENT, int(UNIT_SHARE_CAP * len(self.units) / about_world_share)))

@@ -173,12 +173,19 @@ def test_a_context_run_the_author_follows_with_a_fact_leads_to_it():
     world = World(load_spec(UNSEEN))
     setups = world.setups("skerrow-closure")
     assert [u.text for u in setups] == ["In November 2025 Oakhurst announced a further change."]
-    assert world.setup_chance("skerrow-closure", 0.4) == pytest.approx(0.03 * 1 / (0.4 / 3))
-    # A run sharing two content words with a fact it does not state is about it, and leads to it too.
-    assert any("six hours after they were taken" in u.text for u in world.setups("early-tide-data"))
+    # A run sharing two uncommon content words with a fact it does not state is about it, and leads to it.
+    assert any("turn gauge readings into the public tide feed" in u.text for u in world.setups("early-tide-data"))
     assert not any("Skerrow Point twice a week" in u.text for u in world.units if u.leads_to)
-    # Setups are kept for their facts: the other units alone bound how many a document takes.
-    assert world.units_per_document(0.04) == int(0.03 * sum(1 for u in world.units if not u.leads_to) / 0.04)
+    # A run opening on what the sentence before it introduced ("The agreement was ...") is not a unit.
+    assert not any(u.text.startswith("The agreement") for u in world.units)
+    # Setups stand in for drawn units at the chance that gives every unit the same share of documents.
+    about = 0.4
+    share = about * world.units_per_document(about) / len(world.units)
+    setup_docs = sum(about / 3 * world.setup_chance(f, about) for f in ("surge-watch-funding", "early-tide-data",
+                                                                         "skerrow-closure"))
+    free = [u for u in world.units if not u.leads_to]
+    assert setup_docs / sum(1 for u in world.units if u.leads_to) == pytest.approx(share)
+    assert (about * world.units_per_document(about) - setup_docs) / len(free) == pytest.approx(share)
 
 
 def test_genres_of_one_country_write_only_about_a_universe_there(tmp_path):
@@ -257,6 +264,9 @@ def test_reader_visible_defects_are_rejections(text, names, reason):
     found = check.check(doc(text, names=names))
     assert found.reason == reason and found.detail  # the detail says what the reader would see
     assert check.check(doc("Dana Cole, a nurse at the clinic, spoke first. Dana Cole, a nurse, agreed.",
+                           names=["Dana Cole"])) is None
+    # An appositive of filler words alone ("a former Brightmark rater": "former") says no role to compare.
+    assert check.check(doc("Dana Cole, a former Brightmark rater, spoke. Dana Cole, the former rater, agreed.",
                            names=["Dana Cole"])) is None
 
 
@@ -346,6 +356,14 @@ def test_halvern_like_world_reads_right(tmp_path):
                     "The council's leader, Edwin Pask, called for it.", "Pask's letter arrived.",
                     "Tobias Fenn and Gwen Harrow met.", "Alun Rees of Halvern wrote in."):
         assert world.introduce_people(written, set()) == written.replace("Pask's", "Edwin Pask's")
+    named: set[str] = set()
+    # An organisation's short reference is written out the first time a document uses it.
+    assert world.introduce_entities("The observatory declined to say who stood behind the fund.", named) == \
+        "The Halvern Tidal Observatory declined to say who stood behind the Pelling Marine Fund."
+    assert world.introduce_entities("Later the observatory wrote to the Courier.", named) == \
+        "Later the observatory wrote to The Halvern Courier."
+    assert world.introduce_entities("Friends of the Observatory met in the town.", set()) == \
+        "Friends of the Observatory met in the town."
     assert world.introduce_people("In 2025 Fenn said so.", set()) == \
         "In 2025 Tobias Fenn, head of data services at the observatory, said so."
     assert world.introduce_people("Ruth Calloway worked as a reporter for years.", set()) == \
