@@ -178,7 +178,8 @@ class Material:
             return ""
         unit = self.world_units.pop(0)
         self.used.append(unit.id)
-        return unit.text if unit.voice == "personal" else self.personal_lead() + " " + self.lower_first(unit.text)
+        text = self.world.introduce_entities(self.world.introduce_people(unit.text, self._introduced), self._named)
+        return text if unit.voice == "personal" else self.personal_lead() + " " + self.lower_first(text)
 
     def personal_lead(self) -> str:
         return self.vary(self.rng.choice(self.lines["personal_leads"]))

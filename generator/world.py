@@ -199,6 +199,8 @@ _TITLE_AT = re.compile(r"^(?!former |independent |ex-|retired )(.+?) (?:of|at) (
 # What follows a name that is the subject of a clause: a lowercase word that is no conjunction,
 # preposition or article ("Oakhurst announced", not "Oakhurst and", "Rees of Halvern", "told Oakhurst the").
 _WORD_AFTER = re.compile(r" ([a-z][a-z'-]*)\b")
+# Words after which a name opens a clause of its own ("..., and Gwen Harrow began boxing up ...").
+_CLAUSE_OPENERS = frozenset("and but while when as after before because since although though so".split())
 _NOT_A_VERB = frozenset("""and or nor but of in on at to for from with by as the a an that who whom whose which
 than then into onto over under about after before while when where if""".split())
 
@@ -375,7 +377,8 @@ class World:
         if not title or not after or after.group(1) in _NOT_A_VERB or before == ", " or title in text:
             return text
         previous = WORD.findall(text[max(0, at - 30):at])
-        if previous and previous[-1][:1].islower() and not text[:at].rstrip().endswith((".", "!", "?", ":")):
+        if previous and previous[-1][:1].islower() and previous[-1] not in _CLAUSE_OPENERS \
+                and not text[:at].rstrip().endswith((".", "!", "?", ":")):
             return text
         # The sentence says what they do itself ("Priya Vandersloot worked as an alignment researcher").
         stop = re.search(r"[.!?](?:\s|$)", text[end:])

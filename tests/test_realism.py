@@ -349,12 +349,15 @@ def test_halvern_like_world_reads_right(tmp_path):
     assert world.introduce_people("Imogen Clare, the trust's chief executive, said no. Clare left.", introduced) == \
         "Clare said no. Clare left."
     assert world.introduce_people("Imogen Clare, who ran the trust, and Pask met.", {"Imogen Clare"}) == \
-        "Clare and Edwin Pask met."
+        "Clare and Edwin Pask, leader of Halvern Town Council, met."
     assert world.introduce_people("Imogen Clare, who ran the trust until 2024.", {"Imogen Clare"}) == \
         "Imogen Clare, who ran the trust until 2024."  # no closing comma: left alone
+    assert world.introduce_people("Lomax was less sure, and Harrow began boxing up logbooks.", {"Priya Lomax"}) == \
+        "Lomax was less sure, and Gwen Harrow, an archivist and outreach officer at the observatory, began boxing " \
+        "up logbooks."
     for written in ("Ruth Calloway, a reporter at The Halvern Courier, began asking.",  # introduced already
                     "The council's leader, Edwin Pask, called for it.", "Pask's letter arrived.",
-                    "Tobias Fenn and Gwen Harrow met.", "Alun Rees of Halvern wrote in."):
+                    "She thanked Tobias Fenn and Gwen Harrow.", "Alun Rees of Halvern wrote in."):
         assert world.introduce_people(written, set()) == written.replace("Pask's", "Edwin Pask's")
     named: set[str] = set()
     # An organisation's short reference is written out the first time a document uses it.
