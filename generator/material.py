@@ -224,6 +224,9 @@ class Material:
         self.used.append(f"world/profile/{index}")
         return text
 
-    def naming_lead(self, subject: str) -> str:
-        """A short sentence naming `subject`, before a passage whose wording names nothing it is about."""
-        return self.vary(self.rng.choice(self.lines["naming_leads"])).replace("<subject>", self.world.noun_phrase(subject))
+    def naming_lead(self, *subjects: str) -> str:
+        """A short sentence naming `subjects` ("the Halvern Tidal Observatory and Brannock Line"),
+        before a passage whose wording names nothing it is about, or refers to them only in short."""
+        phrases = [self.world.noun_phrase(s) for s in subjects]
+        named = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
+        return self.vary(self.rng.choice(self.lines["naming_leads"])).replace("<subject>", named)

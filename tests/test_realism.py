@@ -188,6 +188,26 @@ def test_a_context_run_the_author_follows_with_a_fact_leads_to_it():
     assert (about * world.units_per_document(about) - setup_docs) / len(free) == pytest.approx(share)
 
 
+def test_a_mention_never_leans_on_an_organisation_the_document_has_not_named(tmp_path):
+    """halvern's phrasings say "the observatory's public page": each document names the observatory
+    before such a mention (in the text or a naming sentence just before it)."""
+    import pyarrow.parquet as pq
+
+    from generator.build import build
+
+    build(UNSEEN, tmp_path / "out", count=150, progress=False, log=lambda *a, **k: None)
+    world = World(load_spec(UNSEEN))
+    checked = 0
+    for row in pq.read_table(tmp_path / "out" / "data").to_pylist():
+        for span in row["spans"]:
+            mention = row["text"][span["start"]:span["end"]]
+            for name, short in world._short_references:
+                if short.search(mention) and name not in mention:
+                    checked += 1
+                    assert name in row["text"][:span["start"]], (name, mention)
+    assert checked >= 20
+
+
 def test_genres_of_one_country_write_only_about_a_universe_there(tmp_path):
     """halvern prices things in pounds: no US court filing, state testimony or docket comment is about
     it (they still write everyday documents); a spec that says `country: US` gets them back."""

@@ -250,6 +250,12 @@ class TemplatesBackend(Backend):
     def _names_subject(self, fact_id: str, text: str) -> bool:
         return any(name in text for name in self.world.subject_names(fact_id))
 
+    def _unnamed_referents(self, passage: str, before: str) -> list[str]:
+        """Organisations the passage refers to by a short reference ("the observatory's public page")
+        that neither it nor the text before it names: a reader would not know which one."""
+        return [name for name, short in self.world._short_references
+                if name not in passage and name not in before and short.search(passage)]
+
     def _place(self, text: str, slots: list[int], passages: list[Passage], plan: DocPlan, rng, material,
                continuation: int | None = None):
         """Insert the passages; the first at the slot closest to the planned depth, or, when the text
@@ -292,7 +298,8 @@ class TemplatesBackend(Backend):
         first = passages[0]
         fact = first.span.fact
         if not (self._names_subject(fact, first.mention)
-                or self._names_subject(fact, text[max(0, end - NAMING_WINDOW):end])):
+                or self._names_subject(fact, text[max(0, end - NAMING_WINDOW):end])) \
+                or self._unnamed_referents(first.mention, text[:end]):
             return None
         sentence = first.mention[:1].upper() + first.mention[1:]
         piece = " " + sentence + ("" if sentence.endswith((".", "!", "?")) else ".")
@@ -323,9 +330,10 @@ class TemplatesBackend(Backend):
             lead = ""
             window = "".join(out)[-NAMING_WINDOW:]
             label = ""
-            if not (self._names_subject(passage.span.fact, passage.text)
-                    or self._names_subject(passage.span.fact, window)):
-                lead = material.naming_lead(rng.choice(self.world.subject_names(passage.span.fact))) + " "
+            unnamed = self._unnamed_referents(passage.text, "".join(out))
+            if unnamed or not (self._names_subject(passage.span.fact, passage.text)
+                               or self._names_subject(passage.span.fact, window)):
+                lead = material.naming_lead(*(unnamed or [rng.choice(self.world.subject_names(passage.span.fact))])) + " "
                 # A transcript turn keeps its speaker label first: "HOST: This concerns X. ..."
                 speaker = _SPEAKER_LABEL.match(passage.text)
                 # ... but only a label followed by a sentence of its own: "Outside our lane: the ..." is
