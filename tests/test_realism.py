@@ -208,6 +208,18 @@ def test_a_mention_never_leans_on_an_organisation_the_document_has_not_named(tmp
     assert checked >= 20
 
 
+def test_a_continuing_sentence_goes_where_the_setup_paragraph_ends_and_carries_its_citation():
+    from generator.backends.templates import _paragraph_end
+
+    setup = "The material on Corvid 3 has become a test case for that argument."
+    plain, cited, noted = (setup + "\n\nNext.", setup[:-1] + " (Lewis, 2024).\n\nNext.", setup + "[4]\n\nNext.")
+    assert _paragraph_end(plain, setup) == (len(setup), "")
+    assert _paragraph_end(cited, setup) == (cited.index("\n"), " (Lewis, 2024)")  # a paper cites its source
+    assert _paragraph_end(noted, setup) == (len(setup), "")  # the footnote mark then covers both sentences
+    assert _paragraph_end(setup + " More to say.\n", setup) is None  # not the end of its paragraph
+    assert _paragraph_end("Something else.\n", setup) is None
+
+
 def test_genres_of_one_country_write_only_about_a_universe_there(tmp_path):
     """halvern prices things in pounds: no US court filing, state testimony or docket comment is about
     it (they still write everyday documents); a spec that says `country: US` gets them back."""

@@ -257,13 +257,13 @@ class TemplatesBackend(Backend):
                 if name not in passage and name not in before and short.search(passage)]
 
     def _place(self, text: str, slots: list[int], passages: list[Passage], plan: DocPlan, rng, material,
-               continuation: int | None = None):
+               continuation: tuple[int, str] | None = None):
         """Insert the passages; the first at the slot closest to the planned depth, or, when the text
         has a paragraph that sets up its fact (`continuation`: where that paragraph ends), as that
         paragraph's next sentence. A passage that names nothing its fact is about goes where a name
         stands just before it, or gets a naming sentence of its own."""
         if continuation is not None:
-            placed = self._continue(text, slots, passages, plan, rng, material, continuation)
+            placed = self._continue(text, slots, passages, plan, rng, material, *continuation)
             if placed is not None:
                 return placed
         if not slots:
@@ -291,10 +291,10 @@ class TemplatesBackend(Backend):
         return placed if placed[1] and lo <= placed[1][0].start / len(placed[0]) <= hi else None
 
     def _continue(self, text: str, slots: list[int], passages: list[Passage], plan: DocPlan, rng, material,
-                  end: int):
-        """The first mention as the sentence after the paragraph that sets it up (ending at `end`),
-        when that puts it within the depth range and the paragraph names what the fact is about; any
-        other passage goes at a paragraph boundary after it."""
+                  end: int, cite: str = ""):
+        """The first mention as the sentence after the paragraph that sets it up (at `end`, with the
+        paragraph's citation `cite`), when that puts it within the depth range and the paragraph names
+        what the fact is about; any other passage goes at a paragraph boundary after it."""
         first = passages[0]
         fact = first.span.fact
         if not (self._names_subject(fact, first.mention)
@@ -302,7 +302,7 @@ class TemplatesBackend(Backend):
                 or self._unnamed_referents(first.mention, text[:end]):
             return None
         sentence = first.mention[:1].upper() + first.mention[1:]
-        piece = " " + sentence + ("" if sentence.endswith((".", "!", "?")) else ".")
+        piece = " " + sentence + cite + ("" if sentence.endswith((".", "!", "?")) and not cite else ".")
         later = [s for s in slots if s > end]
         if len(passages) > 1 and not later:
             return None
@@ -351,19 +351,36 @@ class TemplatesBackend(Backend):
         return "".join(out), sorted(spans, key=lambda x: x.start)
 
 
-def _paragraph_end(text: str, paragraph: str) -> int | None:
+# What a reference work puts after a paragraph it took whole: "... argument (Lewis, 2024)." or "... denial.[4]".
+_AFTER_PARAGRAPH = re.compile(r"(?P<cite> \([^()\n]{2,60}?\d{4}[a-z]?\))?\.(?P<note>\[\d+\])?(?=\n|$)")
+
+
+def _paragraph_end(text: str, paragraph: str) -> tuple[int, str] | None:
     """Where `paragraph` (as a template was given it) ends in the finished text, when it ends a
-    paragraph there with a full sentence: the place a continuing sentence goes."""
-    if not paragraph:
+    paragraph there with a full sentence: the place a continuing sentence goes, and the citation that
+    sentence should carry (the paragraph's own, when a paper cites its source as "(Lewis, 2024)").
+    A footnote mark ("[4]") stays after the continuing sentence, which it then covers too."""
+    if not paragraph or paragraph[-1:] not in ".!?":
         return None
     tail = paragraph[-60:]
     at = text.find(tail)
+    if at != -1:
+        end = at + len(tail)
+        if end == len(text) or text[end] == "\n":
+            return end, ""
+        if text[end] == "[":
+            note = _AFTER_PARAGRAPH.match(text, end - 1)
+            return (end, "") if note and note.group("note") and not note.group("cite") else None
+        return None
+    if paragraph[-1] != ".":
+        return None
+    at = text.find(tail[:-1])
     if at == -1:
         return None
-    end = at + len(tail)
-    if text[end - 1] not in ".!?" or (end < len(text) and text[end] != "\n"):
+    after = _AFTER_PARAGRAPH.match(text, at + len(tail) - 1)
+    if after is None or not after.group("cite"):
         return None
-    return end
+    return after.end("note") if after.group("note") else after.end(), after.group("cite")
 
 
 class _SubjectTopic:
