@@ -229,4 +229,5 @@ class Material:
         before a passage whose wording names nothing it is about, or refers to them only in short."""
         phrases = [self.world.noun_phrase(s) for s in subjects]
         named = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-        return self.vary(self.rng.choice(self.lines["naming_leads"])).replace("<subject>", named)
+        line = self.vary(self.rng.choice(self.lines["naming_leads"]))
+        return line.replace("<subject>", named).replace("<Subject>", named[:1].upper() + named[1:])
