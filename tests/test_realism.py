@@ -220,6 +220,15 @@ def test_a_continuing_sentence_goes_where_the_setup_paragraph_ends_and_carries_i
     assert _paragraph_end("Something else.\n", setup) is None
 
 
+def test_a_naming_sentence_goes_after_a_speaker_label_or_reply_markup():
+    from generator.backends.templates import _SPEAKER_LABEL
+
+    assert _SPEAKER_LABEL.match("HOST: Right.").group(0) == "HOST: "
+    assert _SPEAKER_LABEL.match(":One more point from the sources.").group(0) == ":"
+    assert _SPEAKER_LABEL.match("- A list item.").group(0) == "- "
+    assert _SPEAKER_LABEL.match("Plain sentence. HOST: no.") is None
+
+
 def test_genres_of_one_country_write_only_about_a_universe_there(tmp_path):
     """halvern prices things in pounds: no US court filing, state testimony or docket comment is about
     it (they still write everyday documents); a spec that says `country: US` gets them back."""

@@ -78,7 +78,9 @@ def _normalise(raw: str) -> tuple[str, list[int]]:
     return text, good
 
 
-_SPEAKER_LABEL = re.compile(r"^[^:\n.!?]{1,40}: ")
+# What opens a passage before its first sentence and stays first: a speaker's label ("HOST: "), or the
+# markup of a reply or a list item (a talk page's ":", "- ", "> ").
+_SPEAKER_LABEL = re.compile(r"^(?:[^:\n.!?]{1,40}: |[:*>#-]+ ?)")
 
 
 @dataclass
