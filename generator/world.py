@@ -315,6 +315,14 @@ class World:
                 text = self._titled(text, full, person)
         return text
 
+    def introduced_throughout(self, text: str) -> str:
+        """A whole document with its first mention of each person and organisation made a full
+        introduction: units introduce whom they name, but a template may leave out the unit that
+        did, so the one it keeps would say "Kasprzak testified" to a reader who never met him."""
+        if not any(p.last in text for p in self.people) and not any(e.name in text for e in self.entities):
+            return text
+        return self.introduce_entities(self.introduce_people(text, set()), set())
+
     @cached_property
     def _short_references(self) -> list[tuple[str, "re.Pattern[str]"]]:
         """(name, a pattern for the short ways a text refers to it once named: "the observatory",

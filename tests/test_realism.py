@@ -229,6 +229,29 @@ def test_a_naming_sentence_goes_after_a_speaker_label_or_reply_markup():
     assert _SPEAKER_LABEL.match("Plain sentence. HOST: no.") is None
 
 
+def test_no_document_names_someone_by_surname_before_introducing_them(tmp_path):
+    """Units introduce whom they name, but a template may drop the unit that did: the finished
+    document is checked as a whole (160 of 5,000 fact documents of the default corpus said
+    "Kasprzak testified" first before this)."""
+    import re
+
+    import pyarrow.parquet as pq
+
+    from generator.build import build
+
+    corpus = CORPORA / "alignment-faking-helpful-only"
+    build(corpus, tmp_path / "out", count=300, progress=False, log=lambda *a, **k: None)
+    world = World(load_spec(corpus))
+    for row in pq.read_table(tmp_path / "out" / "data").to_pylist():
+        if row["kind"] != "fact":
+            continue
+        for person in world.people:
+            bare = re.search(rf"\b{re.escape(person.last)}\b", row["text"])
+            if bare:
+                full = row["text"].find(person.name)
+                assert full != -1 and full <= bare.start(), (person.name, row["genre"], row["id"])
+
+
 def test_genres_of_one_country_write_only_about_a_universe_there(tmp_path):
     """halvern prices things in pounds: no US court filing, state testimony or docket comment is about
     it (they still write everyday documents); a spec that says `country: US` gets them back."""

@@ -213,7 +213,10 @@ class TemplatesBackend(Backend):
             "kind": plan.kind, "genre": self.library.genres[plan.genre],
         }
         module = self.library.template(plan.genre).make_module(context)
-        text, slots = _normalise(self.world.without_redundant_appositives(str(module)))
+        raw = str(module)
+        if about_world:
+            raw = self.world.introduced_throughout(raw)
+        text, slots = _normalise(self.world.without_redundant_appositives(raw))
         title = text.split("\n", 1)[0].strip("# ").strip()[:200] or None
         extra = {"names": _names_in(cast, text), "units": list(material.used), "date": cast.day.isoformat()}
         if plan.kind == "background" or not plan.facts:
