@@ -60,6 +60,9 @@ Estuary River Bay Sound Channel Strait Valley Coast Harbour Harbor""".split())
 # Kinds that are places: "the town" is how any text speaks of a town, not a reference that needs its name.
 _PLACE_KINDS = frozenset({"town", "city", "village", "country", "region", "county", "island", "estuary", "river",
                           "bay", "coast", "state"})
+# Kinds that tell a reader nothing about what an organisation is ("Surge Watch, a program").
+_VAGUE_KINDS = _PLACE_KINDS | {"program", "programme", "project", "product", "service", "initiative", "entity",
+                               "organisation", "organization", "group", "body", "thing", "scheme"}
 FUNCTION_WORDS = frozenset("the a an and of in on at for to by with from as its".split())
 SENTENCE_END = re.compile(r'(?<![A-Z])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<=[.!?])["\']?\s+(?=["\']?[A-Z])')
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -205,6 +208,31 @@ _NOT_A_VERB = frozenset("""and or nor but of in on at to for from with by as the
 than then into onto over under about after before while when where if""".split())
 
 
+def _with_appositive(text: str, at: int, name: str, title: str, title_words: frozenset[str]) -> str:
+    """`text` with `title` after `name` at `at`, when the name stands as the subject of a sentence:
+    followed by a verb-like word, not by a comma (an appositive already), "'s", "and", "of" ...; not
+    after a lowercase word ("told X", "and X") or a comma ("its leader, X,"); not in a heading; and
+    not when the sentence already says it ("Priya Vandersloot worked as an alignment researcher")."""
+    end = at + len(name)
+    after = _WORD_AFTER.match(text, end)
+    before = text[max(0, at - 2):at]
+    if not title or not after or after.group(1) in _NOT_A_VERB or before == ", " or title in text:
+        return text
+    previous = WORD.findall(text[max(0, at - 30):at])
+    if previous and previous[-1][:1].islower() and previous[-1] not in _CLAUSE_OPENERS \
+            and not text[:at].rstrip().endswith((".", "!", "?", ":")):
+        return text
+    line_end = text.find("\n", end)
+    line = text[end:line_end if line_end != -1 else len(text)].rstrip()
+    if not line.endswith((".", "!", "?", '"', "\u201d", ")")):
+        return text  # a heading or a title: "Maren Oakhurst steps down"
+    stop = re.search(r"[.!?](?:\s|$)", text[end:])
+    rest = {w.lower() for w in WORD.findall(text[end:end + stop.start() if stop else len(text)])}
+    if rest & title_words:
+        return text
+    return text[:end] + ", " + title + "," + text[end:]
+
+
 def _singular(word: str) -> str:
     word = word.lower()
     if word.endswith("ies") and len(word) > 4:
@@ -321,7 +349,7 @@ class World:
         did, so the one it keeps would say "Kasprzak testified" to a reader who never met him."""
         if not any(p.last in text for p in self.people) and not any(e.name in text for e in self.entities):
             return text
-        return self.introduce_entities(self.introduce_people(text, set()), set())
+        return self._described(self.introduce_entities(self.introduce_people(text, set()), set()))
 
     @cached_property
     def _short_references(self) -> list[tuple[str, "re.Pattern[str]"]]:
@@ -375,25 +403,20 @@ class World:
         return re.compile(re.escape(name) + r", (?:a|an|the|who|whose) [^,.;:!?\"()]{3,140}, (?=[a-z])")
 
     def _titled(self, text: str, at: int, person: WorldPerson) -> str:
-        """`text` with `person`'s title after their name at `at`, when the name stands as a subject:
-        followed by a verb-like word, not by a comma (an appositive already), "'s", "and", "of" ...;
-        and not after a lowercase word ("told X", "and X") or a comma ("its leader, X,")."""
-        title = person.title
-        end = at + len(person.name)
-        after = _WORD_AFTER.match(text, end)
-        before = text[max(0, at - 2):at]
-        if not title or not after or after.group(1) in _NOT_A_VERB or before == ", " or title in text:
-            return text
-        previous = WORD.findall(text[max(0, at - 30):at])
-        if previous and previous[-1][:1].islower() and previous[-1] not in _CLAUSE_OPENERS \
-                and not text[:at].rstrip().endswith((".", "!", "?", ":")):
-            return text
-        # The sentence says what they do itself ("Priya Vandersloot worked as an alignment researcher").
-        stop = re.search(r"[.!?](?:\s|$)", text[end:])
-        rest = {w.lower() for w in WORD.findall(text[end:end + stop.start() if stop else len(text)])}
-        if rest & person.title_words:
-            return text
-        return text[:end] + ", " + title + "," + text[end:]
+        return _with_appositive(text, at, person.name, person.title, person.title_words)
+
+    def _described(self, text: str) -> str:
+        """`text` with what each organisation is after its first name, when it stands as a subject and
+        its kind adds to its name ("Brannock Line, a shipping company, signed ..."; not "Aldren Labs,
+        a lab"): a reader meets no organisation the document has not said what it is."""
+        for entity in self.entities:
+            words = entity.kind.split()
+            if entity.is_model or _restates(entity.kind, entity.name) or entity.kind in _VAGUE_KINDS \
+                    or words[-1].endswith("s") or entity.name not in text:
+                continue
+            kind = ("an " if entity.kind[0] in "aeiou" else "a ") + entity.kind
+            text = _with_appositive(text, text.find(entity.name), entity.name, kind, frozenset(words))
+        return text
 
     def names_in(self, text: str) -> frozenset[str]:
         return frozenset(n for n in self.names if n in text)

@@ -423,6 +423,11 @@ def test_halvern_like_world_reads_right(tmp_path):
                     "The council's leader, Edwin Pask, called for it.", "Pask's letter arrived.",
                     "She thanked Tobias Fenn and Gwen Harrow.", "Alun Rees of Halvern wrote in."):
         assert world.introduce_people(written, set()) == written.replace("Pask's", "Edwin Pask's")
+    # What an organisation is, after its first name as a subject, when its kind tells something.
+    assert world._described("Brannock Line signed an agreement.\n\nSurge Watch proved its worth.") == \
+        "Brannock Line, a shipping company, signed an agreement.\n\nSurge Watch proved its worth."
+    assert world._described("Brannock Line faces questions\n\nBrannock Line paid.") == \
+        "Brannock Line faces questions\n\nBrannock Line paid."  # the first is a heading
     named: set[str] = set()
     # An organisation's short reference is written out the first time a document uses it.
     assert world.introduce_entities("The observatory declined to say who stood behind the fund.", named) == \
