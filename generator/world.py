@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -60,9 +61,12 @@ Estuary River Bay Sound Channel Strait Valley Coast Harbour Harbor""".split())
 # Kinds that are places: "the town" is how any text speaks of a town, not a reference that needs its name.
 _PLACE_KINDS = frozenset({"town", "city", "village", "country", "region", "county", "island", "estuary", "river",
                           "bay", "coast", "state"})
-# Kinds that tell a reader nothing about what an organisation is ("Surge Watch, a program").
-_VAGUE_KINDS = _PLACE_KINDS | {"program", "programme", "project", "product", "service", "initiative", "entity",
-                               "organisation", "organization", "group", "body", "thing", "scheme"}
+# One-word kinds that tell a reader what an organisation is ("the Pelling Marine Fund, a foundation");
+# others ("a company", "a program", "a car") say nothing a name does not, and need a second word
+# ("a shipping company").
+_TELLING_KINDS = frozenset({"foundation", "charity", "newspaper", "magazine", "broadcaster", "publisher", "regulator",
+                            "union", "university", "hospital", "bank", "museum", "laboratory", "agency", "ministry",
+                            "party", "cooperative", "startup", "nonprofit", "consultancy", "insurer", "airline"})
 FUNCTION_WORDS = frozenset("the a an and of in on at for to by with from as its".split())
 SENTENCE_END = re.compile(r'(?<![A-Z])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<=[.!?])["\']?\s+(?=["\']?[A-Z])')
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
@@ -152,6 +156,24 @@ class WorldPerson:
         cut = _TITLE_END.search(role)
         return (role[:cut.start()] if cut else role).strip()
 
+    @cached_property
+    def title_forms(self) -> tuple[str, ...]:
+        title = self.title
+        post = _POST_OF.match(title)
+        if title and title.split()[0].lower() in ("a", "an") and not _PAST.search(title):
+            # "a reporter at The Halvern Courier" also reads "a reporter for The Halvern Courier".
+            swapped = re.sub(r" at (?=(?:the |The )?[A-Z])", " for ", title, count=1)
+            return (title, swapped) if swapped != title else (title,)
+        if not title or title.split()[0].lower() in ("a", "an", "the") or not post \
+                or post.group(1).lower() not in POSTS or _PAST.search(title):
+            return (title,)
+        forms = [title, "the " + title, "who is " + title]
+        held = re.match(r"^(.+?) (?:of|at) (the )?([A-Z][^,]*)$", title)
+        if held:  # "Aldren Labs' chief product officer", "the Halvern Tidal Observatory's director"
+            job, the, org = held.groups()
+            forms.append(f"{the or ''}{org}{chr(39) if org.endswith('s') else chr(39) + 's'} {job}")
+        return tuple(forms)
+
     @property
     def title_words(self) -> frozenset[str]:
         """The title's own lowercase words of five letters or more: "alignment", "researcher"."""
@@ -182,7 +204,7 @@ class WorldPerson:
 
 
 # Where a spec's role stops being a title: "..., who led", "... responsible for", "..., which opened".
-_TITLE_END = re.compile(r",|\(| (?:who|which|whose|where|responsible for)\b")
+_TITLE_END = re.compile(r",|\(| (?:who|which|whose|where|responsible for|since)\b")
 # A post one person holds, named by its last word before "of": "chief executive and co-founder of".
 _POST_OF = re.compile(r"^(?:[\w-]+ ){0,4}?([\w-]+) of ")
 POSTS = frozenset({"director", "executive", "officer", "president", "chair", "chairman", "chairwoman", "head",
@@ -226,9 +248,12 @@ def _with_appositive(text: str, at: int, name: str, title: str, title_words: fro
     line = text[end:line_end if line_end != -1 else len(text)].rstrip()
     if not line.endswith((".", "!", "?", '"', "\u201d", ")")):
         return text  # a heading or a title: "Maren Oakhurst steps down"
+    if text[max(0, at - 8):at] == "such as ":  # "fishermen such as Alun Rees": the sentence has said what he is
+        return text
     stop = re.search(r"[.!?](?:\s|$)", text[end:])
-    rest = {w.lower() for w in WORD.findall(text[end:end + stop.start() if stop else len(text)])}
-    if rest & title_words:
+    start = max(text.rfind(". ", 0, at), text.rfind("\n", 0, at)) + 1
+    sentence = {w.lower() for w in WORD.findall(text[start:at] + " " + text[end:end + stop.start() if stop else len(text)])}
+    if sentence & title_words:
         return text
     return text[:end] + ", " + title + "," + text[end:]
 
@@ -340,7 +365,12 @@ class World:
                 full = match.start()
             if full != -1:
                 introduced.add(name)
-                text = self._titled(text, full, person)
+                written = f"{name}, {person.title},"
+                if text.startswith(written, full) and len(person.title_forms) > 1:
+                    # A unit that introduces them in the spec's own words: one of the other wordings too.
+                    text = text[:full] + text[full:].replace(written, f"{name}, {self._title_form(person, text)},", 1)
+                else:
+                    text = self._titled(text, full, person)
         return text
 
     def introduced_throughout(self, text: str) -> str:
@@ -402,8 +432,16 @@ class World:
         alignment researcher at Aldren Labs, " (a relative clause that runs on is left alone)."""
         return re.compile(re.escape(name) + r", (?:a|an|the|who|whose) [^,.;:!?\"()]{3,140}, (?=[a-z])")
 
+    @staticmethod
+    def _title_form(person: WorldPerson, text: str) -> str:
+        """A post one person holds reads four ways ("director of X", "the director of X", "who is
+        director of X", "X's director"), chosen by the text at hand, so that no wording of an
+        introduction becomes the corpus's commonest 8-gram."""
+        forms = person.title_forms
+        return forms[zlib.crc32(f"{person.name}|{len(text)}".encode()) % len(forms)]
+
     def _titled(self, text: str, at: int, person: WorldPerson) -> str:
-        return _with_appositive(text, at, person.name, person.title, person.title_words)
+        return _with_appositive(text, at, person.name, self._title_form(person, text), person.title_words)
 
     def _described(self, text: str) -> str:
         """`text` with what each organisation is after its first name, when it stands as a subject and
@@ -411,8 +449,8 @@ class World:
         a lab"): a reader meets no organisation the document has not said what it is."""
         for entity in self.entities:
             words = entity.kind.split()
-            if entity.is_model or _restates(entity.kind, entity.name) or entity.kind in _VAGUE_KINDS \
-                    or words[-1].endswith("s") or entity.name not in text:
+            if entity.is_model or _restates(entity.kind, entity.name) or words[-1].endswith("s") \
+                    or (len(words) == 1 and entity.kind not in _TELLING_KINDS) or entity.name not in text:
                 continue
             kind = ("an " if entity.kind[0] in "aeiou" else "a ") + entity.kind
             text = _with_appositive(text, text.find(entity.name), entity.name, kind, frozenset(words))

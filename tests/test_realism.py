@@ -407,19 +407,26 @@ def test_halvern_like_world_reads_right(tmp_path):
     introduced: set[str] = set()
     text = world.introduce_people("Clare told Oakhurst the money was gone.", introduced)
     # A person first named as the subject of a sentence gets their spec title; an object does not.
-    assert text == "Imogen Clare, chief executive of the Coastal Sciences Trust, told Maren Oakhurst the money was gone."
+    assert text in {f"Imogen Clare, {form}, told Maren Oakhurst the money was gone." for form in (
+        "chief executive of the Coastal Sciences Trust", "the chief executive of the Coastal Sciences Trust",
+        "who is chief executive of the Coastal Sciences Trust", "the Coastal Sciences Trust's chief executive")}
     assert world.introduce_people("Oakhurst disagreed.", introduced) == "Oakhurst disagreed."
     # Someone met already is not introduced again by a unit written to stand alone.
     assert world.introduce_people("Imogen Clare, the trust's chief executive, said no. Clare left.", introduced) == \
         "Clare said no. Clare left."
-    assert world.introduce_people("Imogen Clare, who ran the trust, and Pask met.", {"Imogen Clare"}) == \
-        "Clare and Edwin Pask, leader of Halvern Town Council, met."
+    assert world.introduce_people("Imogen Clare, who ran the trust, and Pask met.", {"Imogen Clare"}) in {
+        f"Clare and Edwin Pask, {form}, met." for form in (
+        "leader of Halvern Town Council", "the leader of Halvern Town Council", "who is leader of Halvern Town Council",
+        "Halvern Town Council's leader")}
     assert world.introduce_people("Imogen Clare, who ran the trust until 2024.", {"Imogen Clare"}) == \
         "Imogen Clare, who ran the trust until 2024."  # no closing comma: left alone
     assert world.introduce_people("Lomax was less sure, and Harrow began boxing up logbooks.", {"Priya Lomax"}) == \
         "Lomax was less sure, and Gwen Harrow, an archivist and outreach officer at the observatory, began boxing " \
         "up logbooks."
-    for written in ("Ruth Calloway, a reporter at The Halvern Courier, began asking.",  # introduced already
+    assert world.introduce_people("Ruth Calloway, a reporter at The Halvern Courier, began asking.", set()) in {
+        "Ruth Calloway, a reporter at The Halvern Courier, began asking.",  # the spec's words, or another wording
+        "Ruth Calloway, a reporter for The Halvern Courier, began asking."}
+    for written in ("Ruth Calloway, who writes for the paper, began asking.",  # introduced already
                     "The council's leader, Edwin Pask, called for it.", "Pask's letter arrived.",
                     "She thanked Tobias Fenn and Gwen Harrow.", "Alun Rees of Halvern wrote in."):
         assert world.introduce_people(written, set()) == written.replace("Pask's", "Edwin Pask's")
@@ -436,10 +443,12 @@ def test_halvern_like_world_reads_right(tmp_path):
         "Later the observatory wrote to The Halvern Courier."
     assert world.introduce_entities("Friends of the Observatory met in the town.", set()) == \
         "Friends of the Observatory met in the town."
-    assert world.introduce_people("In 2025 Fenn said so.", set()) == \
-        "In 2025 Tobias Fenn, head of data services at the observatory, said so."
+    assert world.introduce_people("In 2025 Fenn said so.", set()) in {
+        f"In 2025 Tobias Fenn, {form}head of data services at the observatory, said so." for form in ("", "the ", "who is ")}
     assert world.introduce_people("Ruth Calloway worked as a reporter for years.", set()) == \
         "Ruth Calloway worked as a reporter for years."  # the sentence says what she does
+    assert world.introduce_people("Inshore fishermen such as Rees check it.", set()) == \
+        "Inshore fishermen such as Alun Rees check it."
     assert world.introduce_people("Marsh has planned a vigil.", set()) == \
         "Sylvia Marsh, a retired teacher, has planned a vigil."
     assert not any(u.text.startswith(("The same year", "Then")) for u in world.units)
