@@ -58,6 +58,8 @@ Observatory Foundation Fund Association Society Union Court Ministry Parliament 
 Network Project Program Programme Initiative Coalition Alliance Federation Consortium Centre Center Laboratory
 Museum Library Archive Hospital Clinic School Academy Review Times Herald Ledger Gazette Tribune Post
 Estuary River Bay Sound Channel Strait Valley Coast Harbour Harbor""".split())
+# Words by which a sentence presupposes one before it ("a further change", "another leak").
+_PRESUPPOSES = re.compile(r"\b(?:further|another|also|again|second|same|too|either|likewise)\b", re.I)
 # Kinds that are places: "the town" is how any text speaks of a town, not a reference that needs its name.
 _PLACE_KINDS = frozenset({"town", "city", "village", "country", "region", "county", "island", "estuary", "river",
                           "bay", "coast", "state"})
@@ -575,8 +577,9 @@ class World:
                     j += 1
                 stated = self.fact_stated(sentences[j]) if j < len(sentences) else None
                 # A lone sentence too often leans on what came before it, unless the author wrote it to
-                # introduce a fact ("In November 2025 Oakhurst announced a further change.").
-                if len(run) >= 2 or stated:
+                # introduce a fact ("In November 2025 Oakhurst announced a change.") and it presupposes
+                # nothing ("a further change": readers asked which was the first).
+                if len(run) >= 2 or (stated and not _PRESUPPOSES.search(run[0])):
                     text = " ".join(run)
                     leads = {stated} if stated else set()
                     units.append(self._unit(f"world/context/{p}/{i}", text, "report", leads | self._near_facts(text)))
