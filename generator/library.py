@@ -132,11 +132,14 @@ def _parse_meta(path: Path, first_line: str) -> Genre:
         unknown = [p for p in placements if p not in ("about_world", "aside")]
         if unknown:
             raise TemplateError(f"{path}:1: unknown placement {unknown[0]!r} (about_world, aside)")
+        country = fields.get("country", "").upper()
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
+            raise TemplateError(f"{path}:1: country {fields['country']!r} is not a two-letter code (US, GB)")
         return Genre(
             id=path.stem, name=fields["genre"], min_words=lo, max_words=hi,
             tags=tuple(t.strip() for t in fields.get("tags", "").split(",") if t.strip()), path=path,
             placements=placements, fits=tuple(t.strip() for t in fields.get("fits", "").split(",") if t.strip()),
-            country=fields.get("country", "").upper(),
+            country=country,
         )
     except (KeyError, ValueError) as exc:
         raise TemplateError(f"{path}:1: metadata needs 'genre: NAME | length: LO-HI words' ({exc})") from None

@@ -144,7 +144,7 @@ def lint_topic(topic: Topic) -> list[Finding]:
 # Stand-ins for the <placeholders> of templates/world.yaml's profile and naming lines.
 WORLD_PLACEHOLDERS = {"<entity_kind>": "oversight board", "<entity>": "the Harbor Standards Board",
                       "<name>": "Dana Cole", "<role>": "chair of the Harbor Standards Board", "<last>": "Cole",
-                      "<subject>": "Orbis Bakery", "<Subject>": "Orbis Bakery"}
+                      "<subject>": "Orbis Bakery"}
 
 
 def lint_world(lines: dict[str, list[str]]) -> list[Finding]:

@@ -117,7 +117,7 @@ class Material:
             unit = usable[0]
             self.world_units.remove(unit)
             self.used.append(unit.id)
-            text = self.world.introduce_entities(self.world.introduce_people(unit.text, self._introduced), self._named)
+            text = self.world.introduce(unit.text, self._introduced, self._named)
             if unit.voice == "personal":
                 self._told.add(writer)
                 return text
@@ -178,7 +178,7 @@ class Material:
             return ""
         unit = self.world_units.pop(0)
         self.used.append(unit.id)
-        text = self.world.introduce_entities(self.world.introduce_people(unit.text, self._introduced), self._named)
+        text = self.world.introduce(unit.text, self._introduced, self._named)
         return text if unit.voice == "personal" else self.personal_lead() + " " + self.lower_first(text)
 
     def personal_lead(self) -> str:
@@ -229,5 +229,4 @@ class Material:
         before a passage whose wording names nothing it is about, or refers to them only in short."""
         phrases = [self.world.noun_phrase(s) for s in subjects]
         named = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-        line = self.vary(self.rng.choice(self.lines["naming_leads"]))
-        return line.replace("<subject>", named).replace("<Subject>", named[:1].upper() + named[1:])
+        return self.vary(self.rng.choice(self.lines["naming_leads"])).replace("<subject>", named)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter
 import re
 import zlib
 from dataclasses import dataclass
@@ -173,7 +174,7 @@ class WorldPerson:
         held = re.match(r"^(.+?) (?:of|at) (the )?([A-Z][^,]*)$", title)
         if held:  # "Aldren Labs' chief product officer", "the Halvern Tidal Observatory's director"
             job, the, org = held.groups()
-            forms.append(f"{the or ''}{org}{chr(39) if org.endswith('s') else chr(39) + 's'} {job}")
+            forms.append(f"{the or ''}{_possessive(org)} {job}")
         return tuple(forms)
 
     @property
@@ -201,7 +202,7 @@ class WorldPerson:
         turned = _TITLE_AT.match(title)
         if turned and not _PAST.search(self.role):
             job, org = turned.group(1), turned.group(2)
-            forms.append(f"{org}{chr(39) if org.endswith('s') else chr(39) + 's'} {job}, {self.name}")
+            forms.append(f"{_possessive(org)} {job}, {self.name}")
         return tuple(forms)
 
 
@@ -258,6 +259,11 @@ def _with_appositive(text: str, at: int, name: str, title: str, title_words: fro
     if sentence & title_words:
         return text
     return text[:end] + ", " + title + "," + text[end:]
+
+
+def _possessive(org: str) -> str:
+    """"Aldren Labs'", "Brannock Line's"."""
+    return org + ("'" if org.endswith("s") else "'s")
 
 
 def _singular(word: str) -> str:
@@ -375,13 +381,24 @@ class World:
                     text = self._titled(text, full, person)
         return text
 
+    def introduce(self, text: str, people: set[str], organisations: set[str]) -> str:
+        """`text` with the people and organisations not yet in `people` / `organisations` (the
+        names a document has introduced so far, updated) introduced at their first mention."""
+        return self.introduce_entities(self.introduce_people(text, people), organisations)
+
     def introduced_throughout(self, text: str) -> str:
         """A whole document with its first mention of each person and organisation made a full
         introduction: units introduce whom they name, but a template may leave out the unit that
         did, so the one it keeps would say "Kasprzak testified" to a reader who never met him."""
         if not any(p.last in text for p in self.people) and not any(e.name in text for e in self.entities):
             return text
-        return self._described(self.introduce_entities(self.introduce_people(text, set()), set()))
+        return self._described(self.introduce(text, set(), set()))
+
+    def unnamed_referents(self, passage: str, before: str) -> list[str]:
+        """Organisations `passage` refers to by a short reference ("the observatory's public page")
+        that neither it nor the text `before` it names: a reader would not know which one."""
+        return [name for name, short in self._short_references
+                if name not in passage and name not in before and short.search(passage)]
 
     @cached_property
     def _short_references(self) -> list[tuple[str, "re.Pattern[str]"]]:
@@ -419,10 +436,12 @@ class World:
             full = text.find(name)
             if match and (full == -1 or match.start() < full):
                 phrase = self.noun_phrase(name)
-                phrase = phrase[4:] if phrase.startswith("the ") else phrase
-                article = match.group(1) + "he " if self.noun_phrase(name).startswith("the ") else ""
-                if not article and match.group(1) == "T":
-                    phrase = phrase[:1].upper() + phrase[1:]
+                if phrase.startswith("the "):  # keep the text's own "the"/"The"
+                    article, phrase = match.group(1) + "he ", phrase[4:]
+                else:
+                    article = ""
+                    if match.group(1) == "T":
+                        phrase = phrase[:1].upper() + phrase[1:]
                 text = text[:match.start()] + article + phrase + text[match.end():]
             if match or full != -1:
                 named.add(name)
@@ -497,7 +516,16 @@ class World:
     def setups(self, fact_id: str) -> list[WorldUnit]:
         """The units a mention of the fact may continue (reported, so the mention reads as the next
         sentence of the same account)."""
-        return [u for u in self.units if fact_id in u.leads_to and u.voice == "report"]
+        return self._setups.get(fact_id, [])
+
+    @cached_property
+    def _setups(self) -> dict[str, list[WorldUnit]]:
+        by_fact: dict[str, list[WorldUnit]] = {}
+        for unit in self.units:
+            if unit.voice == "report":
+                for fact_id in sorted(unit.leads_to):
+                    by_fact.setdefault(fact_id, []).append(unit)
+        return by_fact
 
     @cached_property
     def _fact_words(self) -> list[tuple[str, set[str]]]:
@@ -543,10 +571,7 @@ class World:
         """Content words in more than a fifth of the context's sentences ("model", "train" in a
         context about a model's training): sharing them says nothing about what a run is about."""
         sentences = [self._content(s) for s in sentences_of(" ".join(self.spec.universe.context.split()))]
-        counts: dict[str, int] = {}
-        for words in sentences:
-            for w in words:
-                counts[w] = counts.get(w, 0) + 1
+        counts = Counter(w for words in sentences for w in words)
         return frozenset(w for w, n in counts.items() if n > len(sentences) / 5)
 
     def states_a_fact(self, sentence: str) -> bool:

@@ -2,6 +2,7 @@
 shares, the universe as material, and the per-document defects a reader would notice."""
 import datetime as dt
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -104,7 +105,6 @@ def test_seam_gates_find_something_wherever_their_seam_matches(name):
 def test_caseless_literals_of_the_minutes_patterns_survive_lowercasing():
     """Realism._counts looks for "called to order at" and "adjourned at" in text.lower() before running
     its re.I patterns: sound only if every character re.I matches to one of their letters lowercases to it."""
-    import re
     import sys
 
     every_character = "".join(map(chr, range(sys.maxunicode + 1)))
@@ -236,7 +236,6 @@ def test_no_document_names_someone_by_surname_before_introducing_them(tmp_path):
     """Units introduce whom they name, but a template may drop the unit that did: the finished
     document is checked as a whole (160 of 5,000 fact documents of the default corpus said
     "Kasprzak testified" first before this)."""
-    import re
 
     import pyarrow.parquet as pq
 
@@ -273,6 +272,13 @@ def test_genres_of_one_country_write_only_about_a_universe_there(tmp_path):
     (tmp_path / "corpus.yaml").write_text(text.replace("\nuniverse:\n", "\nuniverse:\n  country: US\n", 1))
     spec, _ = load_spec_and_library(tmp_path / "corpus.yaml")
     assert us_only <= set(spec.documents.about_world_genres)
+    # A genre's country is a two-letter code; anything else names the file and its first line.
+    from generator.errors import TemplateError
+    from generator.library import _parse_meta
+
+    bad = tmp_path / "court.j2"
+    with pytest.raises(TemplateError, match=rf"^{re.escape(str(bad))}:1: country 'usa'"):
+        _parse_meta(bad, "{#- genre: Court | length: 100-200 words | country: usa -#}")
 
 
 def test_a_mention_continues_the_passage_that_sets_it_up(tmp_path, monkeypatch):

@@ -135,18 +135,19 @@ class TemplatesBackend(Backend):
         return load_world_lines(self.library.root / "world.yaml")
 
     @cached_property
-    def units_per_document(self) -> int:
+    def _about_world_share(self) -> float:
+        """The share of all documents that are about the universe."""
         placement = self.spec.documents.placement
         fact_share = 1 / (1 + self.spec.background.ratio)
-        about = fact_share * placement.get("about_world", 0.0) / sum(placement.values())
-        return self.world.units_per_document(about)
+        return fact_share * placement.get("about_world", 0.0) / sum(placement.values())
+
+    @cached_property
+    def units_per_document(self) -> int:
+        return self.world.units_per_document(self._about_world_share)
 
     @cached_property
     def _setup_chances(self) -> dict[str, float]:
-        placement = self.spec.documents.placement
-        fact_share = 1 / (1 + self.spec.background.ratio)
-        about = fact_share * placement.get("about_world", 0.0) / sum(placement.values())
-        return {f.id: self.world.setup_chance(f.id, about) for f in self.spec.facts}
+        return {f.id: self.world.setup_chance(f.id, self._about_world_share) for f in self.spec.facts}
 
     def write(self, plans: Iterable[DocPlan]) -> Iterator[Document | Rejection]:
         for plan in plans:
@@ -255,12 +256,6 @@ class TemplatesBackend(Backend):
     def _names_subject(self, fact_id: str, text: str) -> bool:
         return any(name in text for name in self.world.subject_names(fact_id))
 
-    def _unnamed_referents(self, passage: str, before: str) -> list[str]:
-        """Organisations the passage refers to by a short reference ("the observatory's public page")
-        that neither it nor the text before it names: a reader would not know which one."""
-        return [name for name, short in self.world._short_references
-                if name not in passage and name not in before and short.search(passage)]
-
     def _place(self, text: str, slots: list[int], passages: list[Passage], plan: DocPlan, rng, material,
                continuation: tuple[int, str] | None = None):
         """Insert the passages; the first at the slot closest to the planned depth, or, when the text
@@ -304,7 +299,7 @@ class TemplatesBackend(Backend):
         fact = first.span.fact
         if not (self._names_subject(fact, first.mention)
                 or self._names_subject(fact, text[max(0, end - NAMING_WINDOW):end])) \
-                or self._unnamed_referents(first.mention, text[:end]):
+                or self.world.unnamed_referents(first.mention, text[:end]):
             return None
         sentence = first.mention[:1].upper() + first.mention[1:]
         piece = " " + sentence + cite + ("" if sentence.endswith((".", "!", "?")) and not cite else ".")
@@ -335,7 +330,7 @@ class TemplatesBackend(Backend):
             lead = ""
             window = "".join(out)[-NAMING_WINDOW:]
             label = ""
-            unnamed = self._unnamed_referents(passage.text, "".join(out))
+            unnamed = self.world.unnamed_referents(passage.text, "".join(out))
             if unnamed or not (self._names_subject(passage.span.fact, passage.text)
                                or self._names_subject(passage.span.fact, window)):
                 lead = material.naming_lead(*(unnamed or [rng.choice(self.world.subject_names(passage.span.fact))])) + " "
