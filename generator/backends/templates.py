@@ -81,6 +81,9 @@ def _normalise(raw: str) -> tuple[str, list[int]]:
 # What opens a passage before its first sentence and stays first: a speaker's label ("HOST: "), or the
 # markup of a reply or a list item (a talk page's ":", "- ", "> ").
 _SPEAKER_LABEL = re.compile(r"^(?:[^:\n.!?]{1,40}: |[:*>#-]+ ?)")
+# What a mention that opens a sentence has before it in its passage: nothing, a sentence's end, or a
+# transcript speaker's label ("HOST: ").
+_OPENS_SENTENCE = re.compile(r"(?:^|[.!?][\"”']? |^[A-Z][A-Za-z .'-]{0,38}: )$")
 
 
 @dataclass
@@ -248,6 +251,11 @@ class TemplatesBackend(Backend):
             path = self.library.genres[plan.genre].path
             raise TemplateError(f"{path}: a frame or aside macro must print its mention exactly once")
         start = rendered.index(MENTION_OPEN)
+        if _OPENS_SENTENCE.search(rendered[:start]) and mention[:1].islower():
+            # A frame may state the fact plainly, as a sentence of its own: the phrasing, a clause,
+            # takes the capital a sentence opens with (the fact check accepts it).
+            rendered = rendered[:start + 1] + mention[:1].upper() + rendered[start + 2:]
+            mention = mention[:1].upper() + mention[1:]
         rendered = rendered.replace(MENTION_OPEN, "")
         end = rendered.index(MENTION_CLOSE)
         rendered = rendered.replace(MENTION_CLOSE, "")
