@@ -150,10 +150,13 @@ class People:
     TEMPLATE_PEOPLE = 12
     CAPACITY = 48
 
-    def __init__(self, seed: int, doc_id: str):
+    def __init__(self, seed: int, doc_id: str, reserved_surnames: frozenset[str] = frozenset()):
         self._seed, self._doc_id = seed, doc_id
         self._people: dict[int, Person] = {}
-        self._surnames: set[str] = set()
+        # The universe's people's surnames count as taken: an invented "Gregory Marsh" would read as
+        # kin of the spec's Sylvia Marsh, and the code that writes her name out in full would take
+        # his surname for hers.
+        self._surnames: set[str] = set(reserved_surnames)
         self._next_fresh = self.TEMPLATE_PEOPLE
 
     def __getitem__(self, index: int) -> Person:
@@ -191,9 +194,10 @@ class Cast:
     """`period` (first day, last day), when given, is when the document is dated: a document about
     the universe is written after the events it describes (the spec's period)."""
 
-    def __init__(self, seed: int, doc_id: str, period: tuple[dt.date, dt.date] | None = None):
+    def __init__(self, seed: int, doc_id: str, period: tuple[dt.date, dt.date] | None = None,
+                 reserved_surnames: frozenset[str] = frozenset()):
         self._seed, self._doc_id, self._period = seed, doc_id, period
-        self.people = People(seed, doc_id)
+        self.people = People(seed, doc_id, reserved_surnames)
 
     def _rng(self, purpose: str):
         return rng_for(self._seed, self._doc_id, "cast", purpose)

@@ -59,6 +59,9 @@ Observatory Foundation Fund Association Society Union Court Ministry Parliament 
 Network Project Program Programme Initiative Coalition Alliance Federation Consortium Centre Center Laboratory
 Museum Library Archive Hospital Clinic School Academy Review Times Herald Ledger Gazette Tribune Post
 Estuary River Bay Sound Channel Strait Valley Coast Harbour Harbor""".split())
+# "The money trouble began", "The agreement was": a definite noun phrase opening a sentence (not "The
+# Halvern Courier", a name).
+_DEFINITE_OPENING = re.compile(r"(?:The|This|That|These|Those) ([a-z][a-z-]+)\b")
 # Words by which a sentence presupposes one before it ("a further change", "another leak").
 _PRESUPPOSES = re.compile(r"\b(?:further|another|also|again|second|same|too|either|likewise)\b", re.I)
 # Kinds that are places: "the town" is how any text speaks of a town, not a reference that needs its name.
@@ -261,6 +264,10 @@ def _with_appositive(text: str, at: int, name: str, title: str, title_words: fro
     return text[:end] + ", " + title + "," + text[end:]
 
 
+def _article(phrase: str) -> str:
+    return "an " if phrase[:1].lower() in "aeiou" else "a "
+
+
 def _possessive(org: str) -> str:
     """"Aldren Labs'", "Brannock Line's"."""
     return org + ("'" if org.endswith("s") else "'s")
@@ -345,6 +352,10 @@ class World:
         return pattern.sub("", text) if pattern is not None and ", the " in text else text
 
     @cached_property
+    def surnames(self) -> frozenset[str]:
+        return frozenset(p.last for p in self.people)
+
+    @cached_property
     def _surnames(self) -> list[tuple[str, "re.Pattern[str]"]]:
         """(full name, a pattern for the surname standing alone) of each person of the universe."""
         out = []
@@ -399,6 +410,88 @@ class World:
         that neither it nor the text `before` it names: a reader would not know which one."""
         return [name for name, short in self._short_references
                 if name not in passage and name not in before and short.search(passage)]
+
+    def strangers(self, passage: str, before: str) -> list[str]:
+        """People and organisations `passage` names that the text `before` it never has, and that
+        the spec says who or what they are: a reader would meet them first inside a fact's mention,
+        which no code may rewrite, so a sentence before it introduces them."""
+        found = []
+        for (name, surname), person in zip(self._surnames, self.people):
+            if person.last in passage and person.title and name not in before \
+                    and (name in passage or surname.search(passage)):
+                found.append(name)
+        for entity in self.entities:
+            if entity.name in passage and entity.name not in before and entity.name in self._descriptions:
+                found.append(entity.name)
+        return found
+
+    def introduction(self, names: list[str], text: str) -> str:
+        """Sentences saying who or what each of `names` is: "Brannock Line is a container shipping
+        company, and Maren Oakhurst is director of the Halvern Tidal Observatory."; a post in one of
+        its wordings, chosen by the `text` it goes before."""
+        people = {p.name: p for p in self.people}
+        clauses = []
+        for name in names:
+            if name in people:
+                person = people[name]
+                verb = "was" if _DEAD.search(person.role) else "is"
+                forms = [f for f in person.title_forms if not f.startswith("who ")]
+                title = forms[zlib.crc32(f"{name}|{len(text)}".encode()) % len(forms)]
+                clauses.append(f"{name} {verb} {title}")
+            else:
+                wordings = self._descriptions[name]
+                wording = wordings[zlib.crc32(f"{name}|{len(text)}".encode()) % len(wordings)]
+                clauses.append(f"{self.noun_phrase(name)} is {wording}")
+        # The same names come up together in many documents: the order and the joins vary by the text,
+        # so that no introduction becomes the corpus's commonest 8-gram.
+        choice = zlib.crc32(f"{'|'.join(names)}|{len(text)}".encode())
+        if choice & 1:
+            clauses.reverse()
+        join = (", and ", "; ", ". ")[(choice >> 1) % 3]
+        sentences = [join.join(clauses[i:i + 2]) + "." for i in range(0, len(clauses), 2)]
+        return " ".join(re.sub(r"(^|\. )(\w)", lambda m: m.group(1) + m.group(2).upper(), s) for s in sentences)
+
+    @cached_property
+    def _descriptions(self) -> dict[str, tuple[str, ...]]:
+        """What each organisation or product is, in the context's own words where it says so in an
+        appositive ("Brannock Line, the container shipping company that ..." -> "a container
+        shipping company"; "a charity called the Pelling Marine Fund" -> "a charity"), else its kind
+        when that tells a reader something ("a shipping company"). Places and names that say what
+        they are ("Halvern Town Council") get none."""
+        context = " ".join(self.spec.universe.context.split())
+        out = {}
+        for entity in self.entities:
+            if entity.is_model or entity.kind in _PLACE_KINDS:
+                continue
+            name = re.escape(entity.name)
+            description = None
+            after = re.search(name + r", ((?:a|an|the) [a-z][^,.;:()\"]*)", context)
+            called = re.search(r"\b((?:a|an) [a-z][a-z -]*?) (?:called|named) (?:the )?" + name, context)
+            if after:
+                description = after.group(1)
+                words = description.split()
+                if len(words) > 12:
+                    cut = re.search(r" (?:that|which|who|whose|where|when|with|chaired|run|led|founded|based|owned)\b",
+                                    description)
+                    description = description[:cut.start()] if cut else None
+                    if description and description.startswith("the "):
+                        description = _article(description[4:]) + description[4:]
+            elif called:
+                description = called.group(1)
+            if description and (len(description.split()) > 12 or leaks.first_leak(description) is not None
+                                 or self.states_a_fact(f"{entity.name} is {description}.")):
+                description = None
+            # Its kind too, as a second wording: one name introduced in a quarter of a corpus's
+            # documents would otherwise make its introduction the commonest 8-gram.
+            words = entity.kind.split()
+            kind = None
+            if not (_restates(entity.kind, entity.name) or words[-1].endswith("s")
+                    or (len(words) == 1 and entity.kind not in _TELLING_KINDS)):
+                kind = _article(entity.kind) + entity.kind
+            wordings = tuple(dict.fromkeys(w for w in (description, kind) if w))
+            if wordings:
+                out[entity.name] = wordings
+        return out
 
     @cached_property
     def _short_references(self) -> list[tuple[str, "re.Pattern[str]"]]:
@@ -547,7 +640,26 @@ class World:
             shared = len(words & key)
             if key and (shared >= 3 or shared >= max(2, 0.3 * len(key))):
                 return fact_id
+        for fact_id, names, key in self._fact_namings:
+            # A fact told through its names in the context's own words ("The Pelling Marine Fund ...
+            # had no staff ...; its money came entirely from Brannock Line"): two of the names the
+            # fact links, and nearly every content word one its phrasings use.
+            if words and sum(n in sentence for n in names) >= 2 and len(words & key) >= 0.75 * len(words):
+                return fact_id
         return None
+
+    @cached_property
+    def _fact_namings(self) -> list[tuple[str, list[str], set[str]]]:
+        """(fact id, the names its statement links, other than places, the content words of its phrasings)."""
+        places = {e.name for e in self.entities if e.kind in _PLACE_KINDS}
+        out = []
+        for fact in self.spec.facts:
+            names = [n for n in self.names if n in fact.statement and n not in places]
+            words = set().union(*(self._content(re.sub(r"[{}|]", " ", t))
+                                  for texts in fact.phrasings.values() for t in texts))
+            if len(names) >= 2:
+                out.append((fact.id, names, words))
+        return out
 
     def _refers_back(self, sentence: str, previous: str) -> bool:
         """A sentence opening on "The <noun>" that the sentence before introduced ("... signed a
@@ -558,6 +670,15 @@ class World:
             return False
         noun = _singular(match.group(1))
         return any(_singular(w) == noun for w in WORD.findall(previous.lower()))
+
+    def _presumes_known(self, sentence: str) -> bool:
+        """A sentence opening on "The <common noun>" that is no organisation's short reference
+        ("The money trouble began in 2023"): it speaks of something as known that a reader of the
+        run alone has never met. "The observatory" is written out; "The town" is any town."""
+        match = _DEFINITE_OPENING.match(sentence)
+        if not match or any(short.match(sentence) for _, short in self._short_references):
+            return False
+        return match.group(1) not in _PLACE_KINDS and match.group(1) not in {e.kind for e in self.entities}
 
     def _near_facts(self, text: str) -> set[str]:
         """The facts a run is about without stating them: two content words shared with the fact's
@@ -591,7 +712,8 @@ class World:
             while i < len(sentences):
                 first = WORD.findall(sentences[i])[:1]
                 if not self._usable(sentences[i]) or (first and first[0].lower() in ANAPHORIC) \
-                        or ANAPHORIC_OPENING.match(sentences[i]) or (i and self._refers_back(sentences[i], sentences[i - 1])):
+                        or ANAPHORIC_OPENING.match(sentences[i]) or self._presumes_known(sentences[i]) \
+                        or (i and self._refers_back(sentences[i], sentences[i - 1])):
                     i += 1
                     continue
                 run = [sentences[i]]

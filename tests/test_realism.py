@@ -191,24 +191,52 @@ def test_a_context_run_the_author_follows_with_a_fact_leads_to_it():
     assert (about * world.units_per_document(about) - setup_docs) / len(free) == pytest.approx(share)
 
 
-def test_a_mention_never_leans_on_an_organisation_the_document_has_not_named(tmp_path):
-    """halvern's phrasings say "the observatory's public page": each document names the observatory
-    before such a mention (in the text or a naming sentence just before it)."""
+def test_a_mention_never_leans_on_a_name_the_document_has_not_introduced(tmp_path):
+    """halvern's phrasings say "the observatory's public page" and "told Maren Oakhurst that Surge
+    Watch ...": each document names the observatory before such a mention, and says who Maren
+    Oakhurst is and what Surge Watch is before a mention names them (readers of round 9 flagged
+    fifteen such names)."""
     import pyarrow.parquet as pq
 
     from generator.build import build
 
     build(UNSEEN, tmp_path / "out", count=150, progress=False, log=lambda *a, **k: None)
     world = World(load_spec(UNSEEN))
-    checked = 0
+    shortened = introduced = 0
     for row in pq.read_table(tmp_path / "out" / "data").to_pylist():
         for span in row["spans"]:
-            mention = row["text"][span["start"]:span["end"]]
+            mention, before = row["text"][span["start"]:span["end"]], row["text"][:span["start"]]
             for name, short in world._short_references:
                 if short.search(mention) and name not in mention:
-                    checked += 1
-                    assert name in row["text"][:span["start"]], (name, mention)
-    assert checked >= 20
+                    shortened += 1
+                    assert name in before, (name, mention)
+            for name in world.strangers(mention, ""):
+                introduced += 1
+                assert name not in world.strangers(mention, before), (name, row["id"], before[-300:], mention)
+    assert shortened >= 20 and introduced >= 30
+
+
+def test_what_a_name_is_comes_from_the_context_in_a_sentence_of_its_own():
+    world = World(load_spec(UNSEEN))
+    # the context's words, cut before "that operates ...", and the spec's kind of entity
+    assert world._descriptions["Brannock Line"] == ("a container shipping company", "a shipping company")
+    assert world._descriptions["Pelling Marine Fund"] == ("a charity", "a foundation")  # "a charity called the ..."
+    assert "Halvern" not in world._descriptions  # a town needs no introduction
+    assert "Halvern Tidal Observatory" not in world._descriptions  # its name says what it is
+    assert world.strangers("told Maren Oakhurst that Brannock Line pays", "Oakhurst") == \
+        ["Maren Oakhurst", "Brannock Line"]
+    assert world.strangers("told Oakhurst so", "Maren Oakhurst, director, said") == []
+    text = world.introduction(["Brannock Line", "Pelling Marine Fund", "Hester Vane"], "x")
+    assert "Brannock Line is a " in text and "he Pelling Marine Fund is a " in text
+    assert "Hester Vane was an oceanographer" in text  # she died in 1998
+    assert text[0].isupper() and text.endswith(".")
+
+
+def test_invented_people_never_take_a_surname_of_the_universe():
+    from generator.cast import People
+
+    drawn = People(7, "doc-1")[0].last
+    assert People(7, "doc-1", frozenset({drawn}))[0].last != drawn
 
 
 def test_a_continuing_sentence_goes_where_the_setup_paragraph_ends_and_carries_its_citation():
@@ -224,12 +252,17 @@ def test_a_continuing_sentence_goes_where_the_setup_paragraph_ends_and_carries_i
 
 
 def test_a_naming_sentence_goes_after_a_speaker_label_or_reply_markup():
-    from generator.backends.templates import _SPEAKER_LABEL
+    from generator.backends.templates import _LABEL_NOT_LEAD_IN, _OPENS_SENTENCE, _SPEAKER_LABEL
 
     assert _SPEAKER_LABEL.match("HOST: Right.").group(0) == "HOST: "
     assert _SPEAKER_LABEL.match(":One more point from the sources.").group(0) == ":"
     assert _SPEAKER_LABEL.match("- A list item.").group(0) == "- "
     assert _SPEAKER_LABEL.match("Plain sentence. HOST: no.") is None
+    # A lead-in that ends in a colon is part of the frame: a naming sentence goes before all of it.
+    assert _LABEL_NOT_LEAD_IN.match("Bryan Rivera: ") and _LABEL_NOT_LEAD_IN.match("- ")
+    assert not _LABEL_NOT_LEAD_IN.match("Consider this detail above all: ")
+    assert _OPENS_SENTENCE.search("HOST: ") and _OPENS_SENTENCE.search("Right. ") and _OPENS_SENTENCE.search("")
+    assert not _OPENS_SENTENCE.search("Consider this detail above all: ")
 
 
 def test_no_document_names_someone_by_surname_before_introducing_them(tmp_path):

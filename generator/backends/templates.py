@@ -83,7 +83,10 @@ def _normalise(raw: str) -> tuple[str, list[int]]:
 _SPEAKER_LABEL = re.compile(r"^(?:[^:\n.!?]{1,40}: |[:*>#-]+ ?)")
 # What a mention that opens a sentence has before it in its passage: nothing, a sentence's end, or a
 # transcript speaker's label ("HOST: ").
-_OPENS_SENTENCE = re.compile(r"(?:^|[.!?][\"”']? |^[A-Z][A-Za-z .'-]{0,38}: )$")
+_OPENS_SENTENCE = re.compile(r"(?:^|[.!?][\"”']? |^[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: )$")
+# A speaker's label, one to three capitalised words ("HOST: ", "Bryan Rivera: "), or reply markup; not a
+# lead-in that ends in a colon ("Consider this detail above all: ").
+_LABEL_NOT_LEAD_IN = re.compile(r"^(?:[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: |[:*>#-]+ ?)$")
 
 
 @dataclass
@@ -175,7 +178,7 @@ class TemplatesBackend(Backend):
         about_world = plan.placement == "about_world"
         pool = self.library.topics.get(plan.topic)
         cast = Cast(self.seed, plan.id, self.world.period if plan.kind == "fact" else
-                    (pool.everyday_period if pool is not None else None))
+                    (pool.everyday_period if pool is not None else None), self.world.surnames)
         subject = self._subject(plan, rng)
         variables = _DocumentVariables(cast.variables(rng), self.world.noun_phrase(subject) if subject else "",
                                        WorldView(self.world, subject).kind if subject else "")
@@ -307,7 +310,8 @@ class TemplatesBackend(Backend):
         fact = first.span.fact
         if not (self._names_subject(fact, first.mention)
                 or self._names_subject(fact, text[max(0, end - NAMING_WINDOW):end])) \
-                or self.world.unnamed_referents(first.mention, text[:end]):
+                or self.world.unnamed_referents(first.mention, text[:end]) \
+                or self.world.strangers(first.mention, text[:end]):
             return None
         sentence = first.mention[:1].upper() + first.mention[1:]
         piece = " " + sentence + cite + ("" if sentence.endswith((".", "!", "?")) and not cite else ".")
@@ -336,17 +340,23 @@ class TemplatesBackend(Backend):
             cursor = offset
             passage = passages[k]
             lead = ""
-            window = "".join(out)[-NAMING_WINDOW:]
+            before = "".join(out)
+            window = before[-NAMING_WINDOW:]
             label = ""
-            unnamed = self.world.unnamed_referents(passage.text, "".join(out))
+            unnamed = self.world.unnamed_referents(passage.text, before)
+            strangers = self.world.strangers(passage.text, before)
             if unnamed or not (self._names_subject(passage.span.fact, passage.text)
                                or self._names_subject(passage.span.fact, window)):
                 lead = material.naming_lead(*(unnamed or [rng.choice(self.world.subject_names(passage.span.fact))])) + " "
+            if strangers:
+                lead += self.world.introduction(strangers, passage.text) + " "
+            if lead:
                 # A transcript turn keeps its speaker label first: "HOST: This concerns X. ..."
                 speaker = _SPEAKER_LABEL.match(passage.text)
                 # ... but only a label followed by a sentence of its own: "Outside our lane: the ..." is
                 # a lead-in the naming sentence goes in front of.
-                if speaker and speaker.end() <= passage.span.start and passage.text[speaker.end():][:1].isupper():
+                if speaker and speaker.end() <= passage.span.start and passage.text[speaker.end():][:1].isupper() \
+                        and _LABEL_NOT_LEAD_IN.match(speaker.group(0)):
                     label = speaker.group(0)
             body = passage.text[len(label):]
             piece = label + lead + body + "\n\n"
