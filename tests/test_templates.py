@@ -55,3 +55,16 @@ def test_every_genre_renders_every_placement_without_a_defect(loaded, spec_name)
     assert problems == []
     assert len({g for g, _ in seen}) == len(library.genres) >= 30
     assert {k for _, k in seen} == {"background", "about_world", "aside"}
+
+
+def test_no_alternatives_nest_inside_alternatives():
+    """vary() reads one level of braces: "{a|b {c|d} e}" leaves a literal brace in the text, which
+    the render test above finds only when the draw reaches it (one control document in 30)."""
+    from generator.paths import templates_root
+
+    for path in sorted((templates_root() / "genres").glob("*.j2")):
+        for literal in re.findall(r'vary\("((?:[^"\\]|\\.)*)"', path.read_text(encoding="utf-8")):
+            depth = 0
+            for ch in literal:
+                depth += (ch == "{") - (ch == "}")
+                assert depth <= 1, (path.name, literal)
