@@ -71,6 +71,7 @@ class Material:
         self.world_units = []
         self._commentary = 0
         self._profiled = False
+        self._hedged = False  # a first-person writer has said where they have it from
         self._said: set[int] = set()
         self._told: set[str] = set()  # writers who already told a first-person story of the universe
         self._introduced: set[str] = set()  # people of the universe named in full so far
@@ -122,7 +123,7 @@ class Material:
                 self._told.add(writer)
                 return text
             if voice == "personal":
-                text = self.personal_lead() + " " + self.lower_first(text)
+                text = self.led(text)
             if unit is self.setup:
                 self.setup_text = text
             return text
@@ -179,7 +180,16 @@ class Material:
         unit = self.world_units.pop(0)
         self.used.append(unit.id)
         text = self.world.introduce(unit.text, self._introduced, self._named)
-        return text if unit.voice == "personal" else self.personal_lead() + " " + self.lower_first(text)
+        return text if unit.voice == "personal" else self.led(text)
+
+    def led(self, text: str) -> str:
+        """A report paragraph in a first-person writer's mouth: the first one may say where the writer
+        has it from ("From what I've read, ..."); a lead-in on every paragraph reads as a tic (readers
+        flagged "If I've understood the reporting right" twice in one answer)."""
+        if self._hedged or self.rng.random() < 0.4:
+            return text
+        self._hedged = True
+        return self.personal_lead() + " " + self.lower_first(text)
 
     def personal_lead(self) -> str:
         return self.vary(self.rng.choice(self.lines["personal_leads"]))
