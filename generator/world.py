@@ -168,7 +168,7 @@ class WorldPerson:
         post = _POST_OF.match(title)
         if title and title.split()[0].lower() in ("a", "an") and not _PAST.search(title):
             # "a reporter at The Halvern Courier" also reads "a reporter for The Halvern Courier".
-            swapped = re.sub(r" at (?=(?:the |The )?[A-Z])", " for ", title, count=1)
+            swapped = re.sub(r" at (?=the |The |[A-Z])", " for ", title, count=1)
             return (title, swapped) if swapped != title else (title,)
         if not title or title.split()[0].lower() in ("a", "an", "the") or not post \
                 or post.group(1).lower() not in POSTS or _PAST.search(title):
@@ -435,8 +435,10 @@ class World:
             if name in people:
                 person = people[name]
                 verb = "was" if _DEAD.search(person.role) else "is"
-                forms = [f for f in person.title_forms if not f.startswith("who ")]
-                title = forms[zlib.crc32(f"{name}|{len(text)}".encode()) % len(forms)]
+                # "Aldren Labs' vice president of model training" where the spec's title reads that
+                # way: the other wordings share the 8-gram a unit introducing the person already uses.
+                forms = [f for f in person.title_forms if not f.startswith("who ") and f != "the " + person.title]
+                title = forms[-1] if len(forms) > 2 else forms[zlib.crc32(f"{name}|{len(text)}".encode()) % len(forms)]
                 clauses.append(f"{name} {verb} {title}")
             else:
                 wordings = self._descriptions[name]
