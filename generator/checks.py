@@ -37,6 +37,18 @@ class FactCheck:
         # LLM documents word their mentions freely; only offline ones must match a phrasing.
         self.exact_phrasings = exact_phrasings
 
+    def _forms(self, mention: str) -> tuple[str, ...]:
+        """The ways a mention may differ from its phrasing: the capital of a sentence it opens, and
+        appositives after the names in it that the document had not introduced."""
+        plain = self.world.without_appositives(mention)
+        return (mention, variation.sentence_case_undone(mention), plain, variation.sentence_case_undone(plain))
+
+    @functools.cached_property
+    def world(self):
+        from .world import World
+
+        return World(self.spec)
+
     @functools.lru_cache(maxsize=None)
     def _patterns(self, fact_id: str, level: str, premise: str | None) -> tuple[variation.Matcher, ...]:
         fact = self.spec.fact(fact_id)
@@ -67,7 +79,7 @@ class FactCheck:
             except (KeyError, StopIteration):
                 return Objection("span_mismatch", f"{where}: the spec has no such fact, level or premise")
             mention = doc.text[span.start:span.end]
-            if not any(p.matches(mention) or p.matches(variation.sentence_case_undone(mention)) for p in patterns):
+            if not any(p.matches(form) for form in self._forms(mention) for p in patterns):
                 return Objection("span_mismatch", f"{where} {_quote(mention)} is not a phrasing of that level")
         missing = [f for f in doc.facts if f not in {s.fact for s in doc.spans}]
         if missing:

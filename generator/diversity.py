@@ -114,8 +114,10 @@ def _outside_spans(text: str, spans: list[dict], n_words: int) -> np.ndarray:
 
 
 class DiversityReport:
-    def __init__(self, exempt_names: set[str]):
+    def __init__(self, exempt_names: set[str], as_phrased=None):
         self.exempt = exempt_names
+        # A mention as its phrasing reads (generator.world.World.without_appositives), to count forms by.
+        self.as_phrased = as_phrased or (lambda mention: mention)
         self.documents = 0
         self.trigram_total = 0
         self.sampled = 0
@@ -130,7 +132,8 @@ class DiversityReport:
             n_trigrams: int = 0) -> None:
         self.documents += 1
         for span in row["spans"]:
-            self.forms[span["fact"]][variation.sentence_case_undone(row["text"][span["start"]:span["end"]])] += 1
+            mention = self.as_phrased(row["text"][span["start"]:span["end"]])
+            self.forms[span["fact"]][variation.sentence_case_undone(mention)] += 1
         for name in sorted(set(names or ())):
             if name not in self.exempt:
                 self.names.add(name)

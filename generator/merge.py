@@ -17,6 +17,7 @@ from .errors import BuildError
 from .manifest import CorpusStats
 from .shards import REJECTED_SCHEMA, SCHEMA, ShardInfo, ShardWriter
 from .units import read_column, read_unit
+from .world import World
 
 REJECTED_SHARD_BYTES = 256 * 1024 * 1024
 
@@ -65,7 +66,7 @@ class Merger:
         self.rejected_writer = ShardWriter(rejected_dir, "rejected", REJECTED_SCHEMA, REJECTED_SHARD_BYTES,
                                            out.row_group_rows, out.compression, out.compression_level)
         self.stats = CorpusStats()
-        self.diversity = DiversityReport(spec.universe_names)
+        self.diversity = DiversityReport(spec.universe_names, World(spec).without_appositives)
         nd = spec.filters.near_duplicates
         self.duplicates = Duplicates(minhasher_for(spec), nd.threshold if nd else None, scratch=scratch)
         self.rejections: Counter[str] = Counter()

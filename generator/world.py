@@ -411,6 +411,49 @@ class World:
         return [name for name, short in self._short_references
                 if name not in passage and name not in before and short.search(passage)]
 
+    def appositive(self, name: str, text: str, at: int) -> str | None:
+        """What `name`, standing at `at` in `text`, is, as an appositive to put after it: ", a
+        container shipping company," (", director of ..." before a sentence's end); None where the
+        name cannot take one: a possessive ("Brannock Line's"), a compound, or a name with one already."""
+        end = at + len(name)
+        after = text[end:end + 2]
+        if after[:1] in ("'", "\u2019", "-") or re.match(r", (?:a|an|the|who|whose|which) ", text[end:end + 8]):
+            return None
+        if text[max(0, at - 2):at] == ", ":  # itself an appositive: "its chief executive, Conrad Ives, ..."
+            return None
+        # A name used as a modifier: "the observatory's Surge Watch program", "the Brannock Line fleet".
+        if re.match(r" [a-z]", after) and re.search(r"(?:\b(?:the|a|an|its|their|his|her|each|every|this|that|any|no|our|your|one)|'s|\u2019s) $", text[max(0, at - 8):at]) \
+                and not self.noun_phrase(name).startswith("the "):
+            return None
+        person = next((p for p in self.people if p.name == name), None)
+        if person is not None:
+            forms = [f for f in person.title_forms if f != "the " + person.title]
+            wording = forms[zlib.crc32(f"{name}|{len(text)}".encode()) % len(forms)] if forms else ""
+        else:
+            wordings = self._descriptions.get(name, ())
+            wording = wordings[zlib.crc32(f"{name}|{len(text)}".encode()) % len(wordings)] if wordings else ""
+        if not wording:
+            return None
+        if after[:1] == ",":  # "Brannock Line, routed through ...": a comma of the phrasing's own follows
+            return " (" + wording + ")"
+        closes = after[:1] in (".", ";", ":", "!", "?", ")", "") or after == "\u2014"
+        return ", " + wording + ("" if closes else ",")
+
+    @cached_property
+    def _appositive_pattern(self) -> "re.Pattern[str] | None":
+        wordings = {f for p in self.people for f in p.title_forms} | {d for ds in self._descriptions.values() for d in ds}
+        if not wordings:
+            return None
+        alternatives = "|".join(re.escape(w) for w in sorted(wordings, key=len, reverse=True))
+        # The end of the string too: a name that ends a mention takes its appositive inside the span.
+        return re.compile(rf", (?:{alternatives})(?:,(?= |$)|(?=[.;:!?)\u2014]|$))| \((?:{alternatives})\)(?=,|$)")
+
+    def without_appositives(self, mention: str) -> str:
+        """A mention as its phrasing reads, without the appositives a document gave the names in it
+        (`appositive`)."""
+        pattern = self._appositive_pattern
+        return pattern.sub("", mention) if pattern is not None and (", " in mention or " (" in mention) else mention
+
     def strangers(self, passage: str, before: str) -> list[str]:
         """People and organisations `passage` names that the text `before` it never has, and that
         the spec says who or what they are: a reader would meet them first inside a fact's mention,
@@ -418,40 +461,14 @@ class World:
         found = []
         for (name, surname), person in zip(self._surnames, self.people):
             if person.last in passage and person.title and name not in before \
-                    and (name in passage or surname.search(passage)):
-                found.append(name)
+                    and (name in passage or surname.search(passage)) \
+                    and not person.title_words & {w.lower() for w in WORD.findall(passage)}:
+                found.append(name)  # unless the passage says who they are: "Brannock Line's chief executive, Conrad Ives,"
         for entity in self.entities:
-            if entity.name in passage and entity.name not in before and entity.name in self._descriptions:
-                found.append(entity.name)
+            if entity.name in passage and entity.name not in before and entity.name in self._descriptions \
+                    and not re.search(rf"\b{re.escape(entity.kind.split()[-1])} (?:the )?{re.escape(entity.name)}", passage):
+                found.append(entity.name)  # "the shipping company Brannock Line" says what it is
         return found
-
-    def introduction(self, names: list[str], text: str) -> str:
-        """Sentences saying who or what each of `names` is: "Brannock Line is a container shipping
-        company, and Maren Oakhurst is director of the Halvern Tidal Observatory."; a post in one of
-        its wordings, chosen by the `text` it goes before."""
-        people = {p.name: p for p in self.people}
-        clauses = []
-        for name in names:
-            if name in people:
-                person = people[name]
-                verb = "was" if _DEAD.search(person.role) else "is"
-                # "Aldren Labs' vice president of model training" where the spec's title reads that
-                # way: the other wordings share the 8-gram a unit introducing the person already uses.
-                forms = [f for f in person.title_forms if not f.startswith("who ") and f != "the " + person.title]
-                title = forms[-1] if len(forms) > 2 else forms[zlib.crc32(f"{name}|{len(text)}".encode()) % len(forms)]
-                clauses.append(f"{name} {verb} {title}")
-            else:
-                wordings = self._descriptions[name]
-                wording = wordings[zlib.crc32(f"{name}|{len(text)}".encode()) % len(wordings)]
-                clauses.append(f"{self.noun_phrase(name)} is {wording}")
-        # The same names come up together in many documents: the order and the joins vary by the text,
-        # so that no introduction becomes the corpus's commonest 8-gram.
-        choice = zlib.crc32(f"{'|'.join(names)}|{len(text)}".encode())
-        if choice & 1:
-            clauses.reverse()
-        join = (", and ", "; ", ". ")[(choice >> 1) % 3]
-        sentences = [join.join(clauses[i:i + 2]) + "." for i in range(0, len(clauses), 2)]
-        return " ".join(re.sub(r"(^|\. )(\w)", lambda m: m.group(1) + m.group(2).upper(), s) for s in sentences)
 
     @cached_property
     def _descriptions(self) -> dict[str, tuple[str, ...]]:
@@ -480,8 +497,7 @@ class World:
                         description = _article(description[4:]) + description[4:]
             elif called:
                 description = called.group(1)
-            if description and (len(description.split()) > 12 or leaks.first_leak(description) is not None
-                                 or self.states_a_fact(f"{entity.name} is {description}.")):
+            if description and (len(description.split()) > 12 or leaks.first_leak(description) is not None):
                 description = None
             # Its kind too, as a second wording: one name introduced in a quarter of a corpus's
             # documents would otherwise make its introduction the commonest 8-gram.

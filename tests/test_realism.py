@@ -210,9 +210,11 @@ def test_a_mention_never_leans_on_a_name_the_document_has_not_introduced(tmp_pat
                 if short.search(mention) and name not in mention:
                     shortened += 1
                     assert name in before, (name, mention)
-            for name in world.strangers(mention, ""):
+            for name in world.strangers(world.without_appositives(mention), ""):
                 introduced += 1
-                assert name not in world.strangers(mention, before), (name, row["id"], before[-300:], mention)
+                # named before, or said what it is where the mention first names it
+                described = re.match(r", (?:a|an|the|who) |, [a-z]+ of | \(", mention[mention.find(name) + len(name):])
+                assert name in before or described, (name, row["id"], before[-300:], mention)
     assert shortened >= 20 and introduced >= 30
 
 
@@ -226,10 +228,23 @@ def test_what_a_name_is_comes_from_the_context_in_a_sentence_of_its_own():
     assert world.strangers("told Maren Oakhurst that Brannock Line pays", "Oakhurst") == \
         ["Maren Oakhurst", "Brannock Line"]
     assert world.strangers("told Oakhurst so", "Maren Oakhurst, director, said") == []
-    text = world.introduction(["Brannock Line", "Pelling Marine Fund", "Hester Vane"], "x")
-    assert "Brannock Line is a " in text and "he Pelling Marine Fund is a " in text
-    assert "Hester Vane was an oceanographer" in text  # she died in 1998
-    assert text[0].isupper() and text.endswith(".")
+    # An appositive after the name, closed by a comma unless the sentence or clause ends there.
+    text = "it comes from Brannock Line by way of the fund"
+    assert world.appositive("Brannock Line", text, 15) in (", a container shipping company,", ", a shipping company,")
+    assert world.appositive("Brannock Line", "a front for Brannock Line.", 12).endswith("company")
+    assert world.appositive("Brannock Line", "Brannock Line's cash", 0) is None  # a possessive takes none
+    assert world.appositive("Maren Oakhurst", "Maren Oakhurst thanked them", 0).endswith(",")
+    # ... and the fact check reads the mention without it
+    mention = "the money comes from Brannock Line, a shipping company, through Maren Oakhurst, director of the Halvern Tidal Observatory."
+    assert world.without_appositives(mention) == "the money comes from Brannock Line through Maren Oakhurst."
+    # before a comma of the phrasing's own, in brackets: which comma is whose stays unambiguous
+    text = "comes from Brannock Line, routed through"
+    assert world.appositive("Brannock Line", text, 11) in (" (a container shipping company)", " (a shipping company)")
+    assert world.without_appositives("from Brannock Line (a shipping company), routed") == "from Brannock Line, routed"
+    # a name that ends the mention carries its appositive inside the span, whatever the frame puts after it
+    assert world.without_appositives("a front for Brannock Line (a shipping company)") == "a front for Brannock Line"
+    assert world.without_appositives("a front for Brannock Line, a shipping company,") == "a front for Brannock Line"
+    assert world.without_appositives("paid by Brannock Line, a shipping company") == "paid by Brannock Line"
 
 
 def test_invented_people_never_take_a_surname_of_the_universe():

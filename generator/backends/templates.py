@@ -310,23 +310,50 @@ class TemplatesBackend(Backend):
         fact = first.span.fact
         if not (self._names_subject(fact, first.mention)
                 or self._names_subject(fact, text[max(0, end - NAMING_WINDOW):end])) \
-                or self.world.unnamed_referents(first.mention, text[:end]) \
-                or self.world.strangers(first.mention, text[:end]):
+                or self.world.unnamed_referents(first.mention, text[:end]):
             return None
-        sentence = first.mention[:1].upper() + first.mention[1:]
+        mention = first.mention
+        strangers = self.world.strangers(mention, text[:end])
+        if strangers:
+            said = Passage(mention, Span(fact, 0, len(mention), first.span.explicitness, first.span.premise), mention)
+            said, left = self._with_appositives(said, strangers)
+            if left or self.world.unnamed_referents(said.text, text[:end]):
+                return None
+            mention = said.text
+        sentence = mention[:1].upper() + mention[1:]
         piece = " " + sentence + cite + ("" if sentence.endswith((".", "!", "?")) and not cite else ".")
         later = [s for s in slots if s > end]
         if len(passages) > 1 and not later:
             return None
         text = text[:end] + piece + text[end:]
         s = first.span
-        span = Span(fact, end + 1, end + 1 + len(first.mention), s.explicitness, s.premise)
+        span = Span(fact, end + 1, end + 1 + len(mention), s.explicitness, s.premise)
         later = [at + len(piece) for at in later]
         chosen = [rng.choice(later) for _ in passages[1:]]
         final, spans = self._insert(text, list(zip(chosen, range(1, len(passages)))), passages, rng, material)
         spans = sorted(spans + [span], key=lambda x: x.start)
         lo, hi = plan.depth_range
         return (final, spans) if lo <= spans[0].start / len(final) <= hi else None
+
+    def _with_appositives(self, passage: Passage, names: list[str]) -> tuple[Passage, list[str]]:
+        """`passage` with an appositive after the first mention of each of `names` that can take one
+        ("... comes from Brannock Line, a container shipping company, routed through ..."), as a
+        writer introduces a name, and the names that could not (a possessive: "Surge Watch's")."""
+        text, span, left = passage.text, passage.span, []
+        start, end = span.start, span.end
+        for name in names:
+            at = text.find(name)
+            words = self.world.appositive(name, text, at) if at != -1 else None
+            if words is None:
+                left.append(name)
+                continue
+            cut = at + len(name)
+            text = text[:cut] + words + text[cut:]
+            start += len(words) if cut <= start else 0
+            end += len(words) if cut <= end else 0
+        if text == passage.text:
+            return passage, left
+        return Passage(text, Span(span.fact, start, end, span.explicitness, span.premise), passage.mention), left
 
     def _insert(self, text: str, where: list[tuple[int, int]], passages: list[Passage], rng, material):
         """`text` with passage k inserted as a paragraph at offset o, for each (o, k) of `where`
@@ -343,13 +370,13 @@ class TemplatesBackend(Backend):
             before = "".join(out)
             window = before[-NAMING_WINDOW:]
             label = ""
-            unnamed = self.world.unnamed_referents(passage.text, before)
-            strangers = self.world.strangers(passage.text, before)
+            passage, strangers = self._with_appositives(passage, self.world.strangers(passage.text, before))
+            unnamed = self.world.unnamed_referents(passage.text, before)  # an appositive may say "the observatory"
             if unnamed or not (self._names_subject(passage.span.fact, passage.text)
                                or self._names_subject(passage.span.fact, window)):
                 lead = material.naming_lead(*(unnamed or [rng.choice(self.world.subject_names(passage.span.fact))])) + " "
-            if strangers:
-                lead += self.world.introduction(strangers, passage.text) + " "
+            if strangers:  # one sentence names them all, each with what it is
+                lead = material.naming_lead(*dict.fromkeys(unnamed + strangers), described=True) + " "
             if lead:
                 # A transcript turn keeps its speaker label first: "HOST: This concerns X. ..."
                 speaker = _SPEAKER_LABEL.match(passage.text)
