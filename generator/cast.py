@@ -28,6 +28,9 @@ OUTLET_FORMS = (
 )
 PAPERS = ("Herald", "Gazette", "Ledger", "Tribune", "Courier", "Chronicle", "Observer", "Sentinel",
           "Post", "Record", "Examiner", "Standard", "Register", "Times", "Bulletin", "Review")
+# ... and for a universe in Great Britain: no "Public Radio", "Business Journal" or "State University".
+OUTLET_FORMS_GB = ("The {city} {paper}", "{city} {paper}", "The {state} {paper}", "{city} Evening {paper}")
+LOCALES_GB = ("en_GB", "en_GB", "en_GB", "en_GB", "en_IE", "en_IN")
 # When an everyday (background) document is dated; documents about a universe use its period.
 EVERYDAY_PERIOD = (dt.date(2019, 1, 1), dt.date(2026, 10, 27))
 DEPARTMENTS = ("Labor", "Commerce", "Transportation", "Consumer Affairs", "Technology", "Energy",
@@ -113,9 +116,9 @@ PRONOUNS = {"m": ("he", "him", "his"), "f": ("she", "her", "her")}
 
 
 class Person:
-    def __init__(self, seed: int, doc_id: str, index: int, attempt: int = 0):
+    def __init__(self, seed: int, doc_id: str, index: int, attempt: int = 0, locales: tuple[str, ...] = LOCALES):
         rng = rng_for(seed, doc_id, "person", index, attempt) if attempt else rng_for(seed, doc_id, "person", index)
-        names = _names(rng.choice(LOCALES))
+        names = _names(rng.choice(locales))
         self.gender = rng.choice(("m", "f"))
         self.first = names.draw(names.first[self.gender], rng)
         self.last = names.draw(names.last, rng)
@@ -140,7 +143,8 @@ class Person:
 
 
 class People:
-    """A lazily filled list of distinct people (no two share a surname, so a surname alone is clear).
+    """A lazily filled list of distinct people (no two share a surname, so a surname alone is clear, or
+    a first name).
 
     Indices below TEMPLATE_PEOPLE are the template's own roles (`cast.people[i]`); every `{person}`
     of a pool unit takes the next index above them, so a unit's person is never also one of the
@@ -150,13 +154,15 @@ class People:
     TEMPLATE_PEOPLE = 12
     CAPACITY = 48
 
-    def __init__(self, seed: int, doc_id: str, reserved_surnames: frozenset[str] = frozenset()):
-        self._seed, self._doc_id = seed, doc_id
+    def __init__(self, seed: int, doc_id: str, reserved_surnames: frozenset[str] = frozenset(),
+                 locales: tuple[str, ...] = LOCALES):
+        self._seed, self._doc_id, self._locales = seed, doc_id, locales
         self._people: dict[int, Person] = {}
         # The universe's people's surnames count as taken: an invented "Gregory Marsh" would read as
         # kin of the spec's Sylvia Marsh, and the code that writes her name out in full would take
         # his surname for hers.
         self._surnames: set[str] = set(reserved_surnames)
+        self._firsts: set[str] = set()
         self._next_fresh = self.TEMPLATE_PEOPLE
 
     def __getitem__(self, index: int) -> Person:
@@ -164,11 +170,13 @@ class People:
             raise IndexError(f"cast.people holds {self.CAPACITY} people")
         if index not in self._people:
             attempt = 0
-            person = Person(self._seed, self._doc_id, index)
-            while person.last in self._surnames and attempt < 20:
+            person = Person(self._seed, self._doc_id, index, 0, self._locales)
+            # Nor a first name: a newsletter signed "Sara" quoting a "Sara Miles" reads as one person.
+            while (person.last in self._surnames or person.first in self._firsts) and attempt < 20:
                 attempt += 1
-                person = Person(self._seed, self._doc_id, index, attempt)
+                person = Person(self._seed, self._doc_id, index, attempt, self._locales)
             self._surnames.add(person.last)
+            self._firsts.add(person.first)
             self._people[index] = person
         return self._people[index]
 
@@ -195,9 +203,12 @@ class Cast:
     the universe is written after the events it describes (the spec's period)."""
 
     def __init__(self, seed: int, doc_id: str, period: tuple[dt.date, dt.date] | None = None,
-                 reserved_surnames: frozenset[str] = frozenset()):
+                 reserved_surnames: frozenset[str] = frozenset(), country: str = "US"):
+        """`country`: "GB" gives a British cast (towns and counties, papers, names) to a document about
+        a universe there; anything else the default, American one."""
         self._seed, self._doc_id, self._period = seed, doc_id, period
-        self.people = People(seed, doc_id, reserved_surnames)
+        self._gb = country == "GB"
+        self.people = People(seed, doc_id, reserved_surnames, LOCALES_GB if self._gb else LOCALES)
 
     def _rng(self, purpose: str):
         return rng_for(self._seed, self._doc_id, "cast", purpose)
@@ -213,7 +224,7 @@ class Cast:
 
     @cached_property
     def _place(self) -> dict:
-        cities = places()["cities"]
+        cities = places()["cities_gb" if self._gb else "cities"]
         return cities[derive_seed(self._seed, self._doc_id, "cast-place") % len(cities)]
 
     @property
@@ -246,20 +257,29 @@ class Cast:
     @cached_property
     def outlet(self) -> str:
         rng = self._rng("outlet")
-        form = rng.choice(OUTLET_FORMS)
+        form = rng.choice(OUTLET_FORMS_GB if self._gb else OUTLET_FORMS)
         region = rng.choice(("Midwest", "Northeast", "Pacific", "Gulf Coast", "Mountain West", "Southern", "Capital"))
         return form.format(city=self.city, state=self.state, paper=rng.choice(PAPERS), region=region)
+
+    @property
+    def broadcaster(self) -> str:
+        """The region's public broadcaster: "Ohio Public Radio", "BBC Radio Devon"."""
+        return f"BBC Radio {self.state}" if self._gb else f"{self.state} Public Radio"
 
     @cached_property
     def university(self) -> str:
         rng = self._rng("university")
         last = self._fake("university", "last_name")
+        if self._gb:
+            return rng.choice((f"University of {self.city}", f"{self.city} Metropolitan University", f"{last} College"))
         return rng.choice((f"University of {self.city}", f"{last} College", f"{self.state} State University",
                            f"{last} University", f"{self.city} Institute of Technology"))
 
     @cached_property
     def agency(self) -> str:
         rng = self._rng("agency")
+        if self._gb:
+            return f"{self.state} County Council"
         return f"{self.state} Department of {rng.choice(DEPARTMENTS)}"
 
     @cached_property

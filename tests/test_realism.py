@@ -252,6 +252,10 @@ def test_invented_people_never_take_a_surname_of_the_universe():
 
     drawn = People(7, "doc-1")[0].last
     assert People(7, "doc-1", frozenset({drawn}))[0].last != drawn
+    for n in range(30):  # nor one another's first names: a letter signed "Sara" quoting a "Sara Miles"
+        people = People(7, f"doc-{n}")
+        firsts = [people[i].first for i in range(20)]
+        assert len(set(firsts)) == len(firsts)
 
 
 def test_a_continuing_sentence_goes_where_the_setup_paragraph_ends_and_carries_its_citation():
@@ -551,3 +555,16 @@ def test_a_university_or_paper_inside_a_sentence_takes_its_the():
     assert in_running_text("The Toledo Herald") == "The Toledo Herald"
     assert in_running_text("Ohio Public Radio") == "Ohio Public Radio"
     assert in_running_text("Harlan College") == "Harlan College"
+
+
+def test_a_universe_in_great_britain_gets_a_british_cast():
+    """Readers flagged a Fresno business paper breaking a story about a harbour town in England."""
+    from generator.cast import Cast, places
+
+    towns = {p["city"] for p in places()["cities_gb"]}
+    for n in range(40):
+        cast = Cast(1, f"doc-{n}", country="GB")
+        assert cast.city in towns and cast.state in {p["state"] for p in places()["cities_gb"]}
+        assert "Public Radio" not in cast.outlet and "State University" not in cast.university
+        assert cast.broadcaster == f"BBC Radio {cast.state}"
+    assert Cast(1, "doc-1").city not in towns  # everyone else keeps the American cast
