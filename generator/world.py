@@ -470,6 +470,10 @@ class World:
                 found.append(entity.name)  # "the shipping company Brannock Line" says what it is
         return found
 
+    def description(self, name: str) -> str:
+        """The first wording of what `name` is (`_descriptions`), or ""."""
+        return self._descriptions.get(name, ("",))[0]
+
     @cached_property
     def _descriptions(self) -> dict[str, tuple[str, ...]]:
         """What each organisation or product is, in the context's own words where it says so in an

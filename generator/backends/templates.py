@@ -125,6 +125,12 @@ class WorldView:
         self.product = subject if entity and entity.is_model else (products[0].name if products else None)
         self.people = list(world.people)
         self.names = list(world.names)
+        self._world = world
+
+    def describe(self, name: str) -> str:
+        """What an organisation or product of the universe is, in the spec's words ("a storm-surge
+        forecasting program"), or "" when the spec does not say."""
+        return self._world.description(name)
 
 
 class TemplatesBackend(Backend):
@@ -178,7 +184,8 @@ class TemplatesBackend(Backend):
         about_world = plan.placement == "about_world"
         pool = self.library.topics.get(plan.topic)
         cast = Cast(self.seed, plan.id, self.world.period if plan.kind == "fact" else
-                    (pool.everyday_period if pool is not None else None), self.world.surnames)
+                    (pool.everyday_period if pool is not None else None), self.world.surnames,
+                    self.spec.universe.country if plan.kind == "fact" else "US")
         subject = self._subject(plan, rng)
         variables = _DocumentVariables(cast.variables(rng), self.world.noun_phrase(subject) if subject else "",
                                        WorldView(self.world, subject).kind if subject else "")
