@@ -183,9 +183,11 @@ class TemplatesBackend(Backend):
         rng = rng_for(self.seed, plan.id, "render", attempt)
         about_world = plan.placement == "about_world"
         pool = self.library.topics.get(plan.topic)
+        # A British universe's documents about it get a British cast; an aside stays with its everyday
+        # topic's American one (readers flagged dollar prices and US e-bike rules set in Cumbria).
         cast = Cast(self.seed, plan.id, self.world.period if plan.kind == "fact" else
                     (pool.everyday_period if pool is not None else None), self.world.surnames,
-                    self.spec.universe.country if plan.kind == "fact" else "US")
+                    self.spec.universe.country if about_world else "US")
         subject = self._subject(plan, rng)
         variables = _DocumentVariables(cast.variables(rng), self.world.noun_phrase(subject) if subject else "",
                                        WorldView(self.world, subject).kind if subject else "")
@@ -375,12 +377,15 @@ class TemplatesBackend(Backend):
             passage = passages[k]
             lead = ""
             before = "".join(out)
-            window = before[-NAMING_WINDOW:]
             label = ""
             passage, strangers = self._with_appositives(passage, self.world.strangers(passage.text, before))
             unnamed = self.world.unnamed_referents(passage.text, before)  # an appositive may say "the observatory"
+            # A phrasing that names nothing ("the shipping firm at Carrow Point ...") needs its subject
+            # named somewhere before it, not in a sentence of its own: readers flagged those sentences
+            # as stock linking lines in 16 of 40 documents. The slot chosen is already the one with
+            # a name closest before it.
             if unnamed or not (self._names_subject(passage.span.fact, passage.text)
-                               or self._names_subject(passage.span.fact, window)):
+                               or self._names_subject(passage.span.fact, before)):
                 lead = material.naming_lead(*(unnamed or [rng.choice(self.world.subject_names(passage.span.fact))])) + " "
             if strangers:  # one sentence names them all, each with what it is
                 lead = material.naming_lead(*dict.fromkeys(unnamed + strangers), described=True) + " "
