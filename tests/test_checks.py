@@ -50,7 +50,8 @@ def test_planted_documents_are_rejected_with_the_right_reason(tmp_path, foreign_
         "near_duplicate_copy": _near_copy(t[5]),
         "contaminated": t[6] + " A reader asked: " + EVAL_QUESTION,
         "too_short": "Closed today.",
-        "too_long": " ".join([t[7]] * 12),
+        # well above the 5,000-token maximum whatever the length of the document repeated
+        "too_long": " ".join([t[7]] * (1 + 24_000 // len(t[7]))),
         "leftover_markup": t[8] + "\n\n<document>Draft two</document> signed, [Your Name]",
     }
     expected = {
