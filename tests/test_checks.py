@@ -51,7 +51,7 @@ def test_planted_documents_are_rejected_with_the_right_reason(tmp_path, foreign_
         "contaminated": t[6] + " A reader asked: " + EVAL_QUESTION,
         "too_short": "Closed today.",
         # well above the 5,000-token maximum whatever the length of the document repeated
-        "too_long": " ".join([t[7]] * (1 + 24_000 // len(t[7]))),
+        "too_long": " ".join([t[7]] * (1 + 40_000 // len(t[7]))),
         "leftover_markup": t[8] + "\n\n<document>Draft two</document> signed, [Your Name]",
     }
     expected = {
