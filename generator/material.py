@@ -238,7 +238,6 @@ class Material:
         """A short sentence naming `subjects` ("the Halvern Tidal Observatory and Brannock Line"),
         before a passage whose wording names nothing it is about, or refers to them only in short;
         `described`: each with what it is ("Surge Watch, a storm-surge forecasting program")."""
-        phrases = [self.world.noun_phrase(s) + ((self.world.appositive(s, s, 0) or "").rstrip(",") if described else "")
-                   for s in subjects]
+        phrases = [self.world.described(s) if described else self.world.noun_phrase(s) for s in subjects]
         named = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
         return self.vary(self.rng.choice(self.lines["naming_leads"])).replace("<subject>", named)

@@ -264,6 +264,12 @@ def _with_appositive(text: str, at: int, name: str, title: str, title_words: fro
     return text[:end] + ", " + title + "," + text[end:]
 
 
+def _pick(name: str, text: str, options):
+    """One of `options` for `name`, chosen by the text at hand: the same text always gets the same
+    wording, and a corpus spreads over all of them (no wording becomes its commonest 8-gram)."""
+    return options[zlib.crc32(f"{name}|{len(text)}".encode()) % len(options)]
+
+
 def _article(phrase: str) -> str:
     return "an " if phrase[:1].lower() in "aeiou" else "a "
 
@@ -356,7 +362,7 @@ class World:
         return frozenset(p.last for p in self.people)
 
     @cached_property
-    def _surnames(self) -> list[tuple[str, "re.Pattern[str]"]]:
+    def _surname_patterns(self) -> list[tuple[str, "re.Pattern[str]"]]:
         """(full name, a pattern for the surname standing alone) of each person of the universe."""
         out = []
         for person in self.people:
@@ -369,7 +375,7 @@ class World:
         full ("told Oakhurst" -> "told Maren Oakhurst"), and their title after it where they are the
         subject of a clause ("Maren Oakhurst, director of ..., announced"); adds whom it names to
         `introduced`. A reader meets no one the document has not said who they are."""
-        for (name, surname), person in zip(self._surnames, self.people):
+        for (name, surname), person in zip(self._surname_patterns, self.people):
             if person.last not in text:  # the plain test first: most units name few people
                 continue
             if name in introduced:
@@ -425,19 +431,29 @@ class World:
         if re.match(r" [a-z]", after) and re.search(r"(?:\b(?:the|a|an|its|their|his|her|each|every|this|that|any|no|our|your|one)|'s|\u2019s) $", text[max(0, at - 8):at]) \
                 and not self.noun_phrase(name).startswith("the "):
             return None
-        person = next((p for p in self.people if p.name == name), None)
-        if person is not None:
-            forms = [f for f in person.title_forms if f != "the " + person.title]
-            wording = forms[zlib.crc32(f"{name}|{len(text)}".encode()) % len(forms)] if forms else ""
-        else:
-            wordings = self._descriptions.get(name, ())
-            wording = wordings[zlib.crc32(f"{name}|{len(text)}".encode()) % len(wordings)] if wordings else ""
+        wording = self._wording(name, text)
         if not wording:
             return None
         if after[:1] == ",":  # "Brannock Line, routed through ...": a comma of the phrasing's own follows
             return " (" + wording + ")"
         closes = after[:1] in (".", ";", ":", "!", "?", ")", "") or after == "\u2014"
         return ", " + wording + ("" if closes else ",")
+
+    def _wording(self, name: str, text: str) -> str:
+        """Who or what `name` is, in one of its wordings (a person's title, an organisation's
+        description), chosen by `text`; "" when the spec does not say."""
+        person = next((p for p in self.people if p.name == name), None)
+        if person is not None:
+            options = [f for f in person.title_forms if f != "the " + person.title]
+        else:
+            options = self._descriptions.get(name, ())
+        return _pick(name, text, options) if options else ""
+
+    def described(self, name: str) -> str:
+        """`name` as it reads inside a sentence, with who or what it is after it where the spec says:
+        "Surge Watch, a storm-surge forecasting program"."""
+        wording = self._wording(name, name)
+        return self.noun_phrase(name) + (", " + wording if wording else "")
 
     @cached_property
     def _appositive_pattern(self) -> "re.Pattern[str] | None":
@@ -457,9 +473,9 @@ class World:
     def strangers(self, passage: str, before: str) -> list[str]:
         """People and organisations `passage` names that the text `before` it never has, and that
         the spec says who or what they are: a reader would meet them first inside a fact's mention,
-        which no code may rewrite, so a sentence before it introduces them."""
+        so the mention gives them an appositive (`appositive`), or a naming sentence before it does."""
         found = []
-        for (name, surname), person in zip(self._surnames, self.people):
+        for (name, surname), person in zip(self._surname_patterns, self.people):
             if person.last in passage and person.title and name not in before \
                     and (name in passage or surname.search(passage)) \
                     and not person.title_words & {w.lower() for w in WORD.findall(passage)}:
@@ -573,8 +589,7 @@ class World:
         """A post one person holds reads four ways ("director of X", "the director of X", "who is
         director of X", "X's director"), chosen by the text at hand, so that no wording of an
         introduction becomes the corpus's commonest 8-gram."""
-        forms = person.title_forms
-        return forms[zlib.crc32(f"{person.name}|{len(text)}".encode()) % len(forms)]
+        return _pick(person.name, text, person.title_forms)
 
     def _titled(self, text: str, at: int, person: WorldPerson) -> str:
         return _with_appositive(text, at, person.name, self._title_form(person, text), person.title_words)
@@ -687,18 +702,21 @@ class World:
         """A sentence opening on "The <noun>" that the sentence before introduced ("... signed a
         data-services agreement with Brannock Line. The agreement was presented as ...") leans on
         it; an organisation's own short reference ("The observatory") is written out instead."""
-        match = re.match(r"(?:The|This|That|These|Those) ([a-z][a-z-]+)", sentence)
-        if not match or any(short.match(sentence) for _, short in self._short_references):
+        match = _DEFINITE_OPENING.match(sentence)
+        if not match or self._opens_on_short_reference(sentence):
             return False
         noun = _singular(match.group(1))
         return any(_singular(w) == noun for w in WORD.findall(previous.lower()))
+
+    def _opens_on_short_reference(self, sentence: str) -> bool:
+        return any(short.match(sentence) for _, short in self._short_references)
 
     def _presumes_known(self, sentence: str) -> bool:
         """A sentence opening on "The <common noun>" that is no organisation's short reference
         ("The money trouble began in 2023"): it speaks of something as known that a reader of the
         run alone has never met. "The observatory" is written out; "The town" is any town."""
         match = _DEFINITE_OPENING.match(sentence)
-        if not match or any(short.match(sentence) for _, short in self._short_references):
+        if not match or self._opens_on_short_reference(sentence):
             return False
         return match.group(1) not in _PLACE_KINDS and match.group(1) not in {e.kind for e in self.entities}
 

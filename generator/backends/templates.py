@@ -83,10 +83,12 @@ def _normalise(raw: str) -> tuple[str, list[int]]:
 _SPEAKER_LABEL = re.compile(r"^(?:[^:\n.!?]{1,40}: |[:*>#-]+ ?)")
 # What a mention that opens a sentence has before it in its passage: nothing, a sentence's end, or a
 # transcript speaker's label ("HOST: ").
-_OPENS_SENTENCE = re.compile(r"(?:^|[.!?][\"”']? |^[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: )$")
-# A speaker's label, one to three capitalised words ("HOST: ", "Bryan Rivera: "), or reply markup; not a
+# A speaker's name as a label: one to three capitalised words ("HOST: ", "Bryan Rivera: "); not a
 # lead-in that ends in a colon ("Consider this detail above all: ").
-_LABEL_NOT_LEAD_IN = re.compile(r"^(?:[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: |[:*>#-]+ ?)$")
+_NAME_LABEL = r"[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: "
+_OPENS_SENTENCE = re.compile(rf"(?:^|[.!?][\"”']? |^{_NAME_LABEL})$")
+# A label a naming sentence goes after: a speaker's name, or reply markup.
+_LABEL_NOT_LEAD_IN = re.compile(rf"^(?:{_NAME_LABEL}|[:*>#-]+ ?)$")
 
 
 @dataclass
@@ -324,11 +326,9 @@ class TemplatesBackend(Backend):
         mention = first.mention
         strangers = self.world.strangers(mention, text[:end])
         if strangers:
-            said = Passage(mention, Span(fact, 0, len(mention), first.span.explicitness, first.span.premise), mention)
-            said, left = self._with_appositives(said, strangers)
-            if left or self.world.unnamed_referents(said.text, text[:end]):
+            mention, _, _, left = self._with_appositives(mention, 0, len(mention), strangers)
+            if left or self.world.unnamed_referents(mention, text[:end]):
                 return None
-            mention = said.text
         sentence = mention[:1].upper() + mention[1:]
         piece = " " + sentence + cite + ("" if sentence.endswith((".", "!", "?")) and not cite else ".")
         later = [s for s in slots if s > end]
@@ -344,12 +344,12 @@ class TemplatesBackend(Backend):
         lo, hi = plan.depth_range
         return (final, spans) if lo <= spans[0].start / len(final) <= hi else None
 
-    def _with_appositives(self, passage: Passage, names: list[str]) -> tuple[Passage, list[str]]:
-        """`passage` with an appositive after the first mention of each of `names` that can take one
+    def _with_appositives(self, text: str, start: int, end: int, names: list[str]) -> tuple[str, int, int, list[str]]:
+        """`text` with an appositive after the first mention of each of `names` that can take one
         ("... comes from Brannock Line, a container shipping company, routed through ..."), as a
-        writer introduces a name, and the names that could not (a possessive: "Surge Watch's")."""
-        text, span, left = passage.text, passage.span, []
-        start, end = span.start, span.end
+        writer introduces a name; the span `start`-`end` moved to match; and the names that could
+        not take one (a possessive: "Surge Watch's")."""
+        left = []
         for name in names:
             at = text.find(name)
             words = self.world.appositive(name, text, at) if at != -1 else None
@@ -360,9 +360,7 @@ class TemplatesBackend(Backend):
             text = text[:cut] + words + text[cut:]
             start += len(words) if cut <= start else 0
             end += len(words) if cut <= end else 0
-        if text == passage.text:
-            return passage, left
-        return Passage(text, Span(span.fact, start, end, span.explicitness, span.premise), passage.mention), left
+        return text, start, end, left
 
     def _insert(self, text: str, where: list[tuple[int, int]], passages: list[Passage], rng, material):
         """`text` with passage k inserted as a paragraph at offset o, for each (o, k) of `where`
@@ -378,7 +376,11 @@ class TemplatesBackend(Backend):
             lead = ""
             before = "".join(out)
             label = ""
-            passage, strangers = self._with_appositives(passage, self.world.strangers(passage.text, before))
+            s = passage.span
+            strangers = self.world.strangers(passage.text, before)
+            if strangers:
+                body, start, end, strangers = self._with_appositives(passage.text, s.start, s.end, strangers)
+                passage = Passage(body, Span(s.fact, start, end, s.explicitness, s.premise), passage.mention)
             unnamed = self.world.unnamed_referents(passage.text, before)  # an appositive may say "the observatory"
             # A phrasing that names nothing ("the shipping firm at Carrow Point ...") needs its subject
             # named somewhere before it, not in a sentence of its own: readers flagged those sentences
